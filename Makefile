@@ -1,0 +1,103 @@
+# devia: `make run` serves the assistant on http://127.0.0.1:8000, `make test` runs the suite.
+# Both work on a machine that has never seen the project (package registry access only).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := $(VENV)/.devia-stamps
+SITE := $(VENV)/lib/python3.11/site-packages
+DATA_DIR ?= var
+DEMO_DIR := $(DATA_DIR)/demo-plant
+
+# Offline at run time: nothing may download models, tokenizers or telemetry.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export RAGAS_DO_NOT_TRACK := true
+export DO_NOT_TRACK := 1
+export ANONYMIZED_TELEMETRY := False
+export TOKENIZERS_PARALLELISM := false
+export TIKTOKEN_CACHE_DIR := $(abspath $(SITE))/llama_index/core/_static/tiktoken_cache
+export DEVIA_DATA_DIR ?= $(DATA_DIR)
+
+# llama.cpp: the native build segfaults on these CPUs (AMX path); build portable AVX2 code.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF
+LLAMA_VERSION := 0.3.36
+
+.PHONY: help install models models-test demo ingest-demo run serve test test-only lint eval bench lock sbom clean
+
+help:
+	@echo "make run    - install, provision the model, ingest the demo plant, serve on :8000"
+	@echo "make test   - install, lint, and run the test suite"
+	@echo "make lint   - ruff + mypy"
+	@echo "make eval   - full evaluation suites (see README)"
+	@echo "make bench  - benchmarks (see README)"
+
+$(STAMPS)/venv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip==25.3 wheel setuptools
+	mkdir -p $(STAMPS) && touch $@
+
+# torch first: the local CPU wheel; any other resolution pulls several GB of CUDA builds.
+$(STAMPS)/deps: requirements.lock $(STAMPS)/venv
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -r requirements.lock
+	touch $@
+
+# Compiled from the sdist with safe flags, never from pip's wheel cache (which ignores CMAKE_ARGS).
+$(STAMPS)/llama: $(STAMPS)/deps
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" FORCE_CMAKE=1 $(BIN)/pip install -q --no-cache-dir \
+		--no-binary llama-cpp-python "llama-cpp-python[server]==$(LLAMA_VERSION)"
+	touch $@
+
+$(STAMPS)/project: pyproject.toml $(STAMPS)/llama
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+install: $(STAMPS)/project
+
+models: install
+	$(BIN)/devia models install --model qwen2.5-coder-1.5b
+
+models-test: install
+	$(BIN)/devia models install --model qwen2.5-coder-0.5b
+
+demo: install
+	$(BIN)/devia demo generate --seed 7 --out $(DEMO_DIR)
+
+ingest-demo: demo
+	$(BIN)/devia ingest $(DEMO_DIR) --site SITE-A
+
+run: models ingest-demo
+	$(BIN)/devia serve --host 127.0.0.1 --port 8000
+
+serve: install
+	$(BIN)/devia serve --host 127.0.0.1 --port 8000
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint models-test test-only
+
+test-only: install
+	$(BIN)/python -m pytest -q
+
+eval: models
+	$(BIN)/devia eval recalls --json $(DATA_DIR)/eval/recalls.json
+
+bench: models
+	$(BIN)/devia bench llm --json $(DATA_DIR)/bench/llm.json
+
+# Re-pin every transitive dependency from requirements.in (needs the registry).
+lock:
+	rm -rf /tmp/devia-lock-venv && $(PYTHON) -m venv /tmp/devia-lock-venv
+	/tmp/devia-lock-venv/bin/pip install -q torch==2.13.0 && /tmp/devia-lock-venv/bin/pip install -q -r requirements.in
+	/tmp/devia-lock-venv/bin/pip freeze --exclude-editable | grep -v -i '^llama.cpp.python' > requirements.lock
+
+clean:
+	rm -rf $(VENV) $(DATA_DIR)

