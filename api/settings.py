@@ -55,6 +55,20 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # Sites (tenants) known to this installation, comma-separated; users and API keys add theirs.
+    sites: str = ""
+
+    # Accounts, sessions and signatures.
+    max_failed_attempts: int = 3  # failed logins / signature attempts before the account locks
+    session_ttl_s: int = 8 * 3600
+    cookie_secure: bool = False  # set true behind HTTPS
+    cookie_samesite: Literal["lax", "strict"] = "lax"
+
+    # Background drafting jobs.
+    worker_concurrency: int = 1  # drafts at once per process (the model is the bottleneck)
+    job_stale_after_s: float = 300.0
+    job_max_attempts: int = 3
+
     # Limits.
     max_upload_bytes: int = 100 * 1024 * 1024
     max_request_body_bytes: int = 1 * 1024 * 1024

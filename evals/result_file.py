@@ -21,9 +21,16 @@ def write_result(path: Path, metrics: Mapping[str, float | int], **extra: Any) -
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise TypeError(f"metric {name!r} must be a number, got {value!r}")
     document = {
-        "metrics": {name: (None if isinstance(v, float) and math.isnan(v) else v) for name, v in metrics.items()},
+        "metrics": {
+            name: (None if isinstance(v, float) and math.isnan(v) else v)
+            for name, v in metrics.items()
+        },
         "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
         **extra,
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -45,7 +45,8 @@ class SentenceTransformerEmbedder:
         if dim is None:
             raise ValueError(f"cannot tell the embedding dimension of {path}")
         self.dim = int(dim)
-        self.max_seq_length = int(self._model.max_seq_length)
+        max_seq_length = self._model.max_seq_length
+        self.max_seq_length = int(max_seq_length) if max_seq_length is not None else 256
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         vectors = self._model.encode(

@@ -6,8 +6,9 @@ from tests.network_guard import NetworkAccessBlocked
 
 
 def test_non_loopback_connection_fails() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock, pytest.raises(
-        NetworkAccessBlocked
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock,
+        pytest.raises(NetworkAccessBlocked),
     ):
         sock.connect(("198.51.100.7", 443))  # TEST-NET-2: never reached, the guard fires first
 

@@ -1,10 +1,24 @@
-"""Entry point of the `devia` console script."""
+"""Entry point of the `devia` console script: wires the command modules into groups.
+
+Each command module imports its heavy dependencies (torch, llama.cpp, Qdrant) inside its
+commands, so `devia --help` stays fast.
+"""
 
 from __future__ import annotations
 
 import typer
 
-from api.cli import models_cmd
+from api.cli import (
+    claims_cmd,
+    demo_cmd,
+    ingest_cmd,
+    llm_cmd,
+    models_cmd,
+    search_cmd,
+    serve_cmd,
+    similar_cmd,
+    users_cmd,
+)
 
 app = typer.Typer(
     name="devia",
@@ -12,7 +26,27 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+eval_app = typer.Typer(help="Evaluation suites on real public data; --json writes metrics.")
+eval_app.command("recalls")(similar_cmd.eval_recalls)
+eval_app.command("claims")(claims_cmd.eval_claims)
+
+bench_app = typer.Typer(help="Benchmarks (medians of several runs); --json writes metrics.")
+bench_app.command("llm")(llm_cmd.bench_llm)
+bench_app.command("ingest")(ingest_cmd.bench_ingest)
+bench_app.command("search")(search_cmd.bench_search)
+bench_app.command("api")(serve_cmd.bench_api)
+
+app.command("ingest")(ingest_cmd.ingest)
+app.command("search")(search_cmd.search)
+app.command("similar")(similar_cmd.similar)
+app.command("serve")(serve_cmd.serve)
+app.command("migrate")(serve_cmd.migrate_db)
 app.add_typer(models_cmd.app, name="models")
+app.add_typer(users_cmd.app, name="users")
+app.add_typer(demo_cmd.app, name="demo")
+app.add_typer(eval_app, name="eval")
+app.add_typer(bench_app, name="bench")
 
 
 def main() -> None:

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from api.settings import Settings
 from assistant.llm.model_files import (
@@ -18,7 +17,9 @@ from assistant.llm.model_files import (
     install_model,
 )
 
-app = typer.Typer(help="Install and list the bundled local models (hash-checked).", no_args_is_help=True)
+app = typer.Typer(
+    help="Install and list the bundled local models (hash-checked).", no_args_is_help=True
+)
 console = Console()
 
 
@@ -35,23 +36,22 @@ def install(
     except ModelError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    console.print(f"{installed.model_id}: {installed.path} sha256 {installed.sha256} [green]verified[/green]")
+    console.print(
+        f"{installed.model_id}: {installed.path} sha256 {installed.sha256} [green]verified[/green]"
+    )
 
 
 @app.command("list")
 def list_models() -> None:
     """Show the known models, whether they are installed, sizes, hashes and licences."""
     settings = Settings()
-    table = Table("model", "installed", "size", "sha256", "quant", "licence", "upstream")
     for spec in CATALOG.values():
         installed = find_installed(spec, settings.models_dir)
-        table.add_row(
-            spec.model_id + (" (default)" if spec.model_id == DEFAULT_MODEL else ""),
-            str(installed.path) if installed else "no",
-            f"{installed.size_bytes / 1e6:.0f} MB" if installed else "-",
-            spec.sha256[:16] + "…",
-            spec.quantization,
-            spec.licence,
-            spec.upstream,
-        )
-    console.print(table)
+        default = " (default)" if spec.model_id == DEFAULT_MODEL else ""
+        console.print(f"[bold]{spec.model_id}[/bold]{default}")
+        console.print(f"  file      {spec.filename} ({spec.quantization})")
+        console.print(f"  installed {installed.path.resolve() if installed else 'no'}")
+        if installed:
+            console.print(f"  size      {installed.size_bytes:,} bytes")
+        console.print(f"  sha256    {spec.sha256}")
+        console.print(f"  licence   {spec.licence}, upstream {spec.upstream}")

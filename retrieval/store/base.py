@@ -54,8 +54,12 @@ class SearchMode(StrEnum):
 @dataclass(frozen=True)
 class ScoredPoint:
     id: str
-    score: float
+    score: float  # the score of the search mode: fused RRF score for HYBRID
     payload: Mapping[str, Any]
+    # Component scores where the engine computed them: always for DENSE / SPARSE; for HYBRID
+    # when asked (`component_scores`); a hit with no query term in common has no sparse one.
+    dense_score: float | None = None
+    sparse_score: float | None = None
 
 
 class IndexStore(Protocol):
@@ -80,7 +84,12 @@ class IndexStore(Protocol):
         limit: int = 10,
         mode: SearchMode = SearchMode.HYBRID,
         prefetch_limit: int = 100,
-    ) -> list[ScoredPoint]: ...
+        component_scores: bool = False,
+    ) -> list[ScoredPoint]:
+        """`component_scores` (HYBRID only) also fills each hit's dense and sparse score with
+        a second, small query restricted to the hits (it costs about as much as the search:
+        the sparse side still walks its posting lists)."""
+        ...
 
     def count(self, flt: Filter | None = None) -> int: ...
 
@@ -89,5 +98,11 @@ class IndexStore(Protocol):
         ...
 
     def retrieve(self, ids: Sequence[str]) -> list[ScoredPoint]: ...
+
+    def flush(self) -> None:
+        """Make every acknowledged write durable on disk."""
+
+    def optimize(self) -> None:
+        """Build the search indexes after a bulk load (blocking); cheap when already built."""
 
     def close(self) -> None: ...

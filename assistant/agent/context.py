@@ -1,0 +1,125 @@
+"""Runtime dependencies of the investigation graph, passed as LangGraph's run context.
+
+Nothing here is global: a graph run gets an `AgentContext` (`graph.invoke(..., context=ctx)`),
+so tests pass fakes (scripted chat model, hashing embedder, in-memory index) and the API and
+CLI pass the real ones. `open_agent_context` builds it from plain values; entry points read
+`Settings` and call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from assistant.agent.drafting import DraftSettings
+from assistant.agent.evidence import EvidenceSources, RecordLookup, StoreRecordLookup
+from assistant.agent.sections import DEFAULT_SECTIONS, SECTIONS
+from assistant.llm import ChatModel, LlmConfig, build_chat_model
+from assistant.verification.support_scorer import KeywordOverlapScorer, SupportScorer
+from assistant.verification.verifier import StatementVerifier
+from retrieval.embedding import Embedder
+from retrieval.search import Searcher
+from retrieval.similar import SimilarEventFinder
+from retrieval.store.base import IndexStore
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AgentContext:
+    chat_model: ChatModel
+    searcher: Searcher
+    similar: SimilarEventFinder
+    lookup: RecordLookup
+    verifier: StatementVerifier
+    plot_dir: Path
+    clock: Callable[[], datetime] = utc_now
+    sections: tuple[str, ...] = DEFAULT_SECTIONS
+    draft: DraftSettings = field(default_factory=DraftSettings)
+    max_attempts: int = 2  # a section whose statements fail verification is redrafted once
+    similar_limit: int = 10
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.sections if s not in SECTIONS]
+        if unknown:
+            raise ValueError(f"unknown report sections {unknown}; known: {list(SECTIONS)}")
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+
+    @property
+    def evidence_sources(self) -> EvidenceSources:
+        return EvidenceSources(self.searcher, self.similar, self.lookup, self.similar_limit)
+
+
+def build_agent_context(
+    *,
+    store: IndexStore,
+    embedder: Embedder,
+    chat_model: ChatModel,
+    plot_dir: Path,
+    scorer: SupportScorer | None = None,
+    sections: tuple[str, ...] = DEFAULT_SECTIONS,
+    draft: DraftSettings | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> AgentContext:
+    """The context from an open index store, an embedder and a chat model."""
+    return AgentContext(
+        chat_model=chat_model,
+        searcher=Searcher(store, embedder),
+        similar=SimilarEventFinder(store, embedder),
+        lookup=StoreRecordLookup(store),
+        verifier=StatementVerifier(scorer or KeywordOverlapScorer()),
+        plot_dir=plot_dir,
+        clock=clock,
+        sections=sections,
+        draft=draft or DraftSettings(),
+    )
+
+
+def default_scorer(embedder: Embedder) -> SupportScorer:
+    """The fitted hybrid support scorer where its model file ships, else keyword overlap (the
+    scorer's name is recorded in every verification report)."""
+    from assistant.verification.support_model import SHIPPED_MODEL_PATH
+    from assistant.verification.support_scorer import HybridSupportScorer
+
+    if SHIPPED_MODEL_PATH.exists():
+        return HybridSupportScorer(embedder)
+    return KeywordOverlapScorer()
+
+
+@contextmanager
+def open_agent_context(
+    *,
+    index: str,
+    index_dir: Path,
+    data_dir: Path,
+    llm: LlmConfig,
+    embed_model_path: Path | None = None,
+    embed_batch_size: int = 64,
+    sections: tuple[str, ...] = DEFAULT_SECTIONS,
+    draft: DraftSettings | None = None,
+) -> Iterator[AgentContext]:
+    """Open the index and load the models named by plain values (what `Settings` holds);
+    closes the index on exit. For the CLI, the API and the evals."""
+    from retrieval.embedding import SentenceTransformerEmbedder
+    from retrieval.store.factory import open_store
+
+    embedder = SentenceTransformerEmbedder(embed_model_path, embed_batch_size)
+    store = open_store(index, index_dir)
+    try:
+        yield build_agent_context(
+            store=store,
+            embedder=embedder,
+            chat_model=build_chat_model(llm),
+            plot_dir=data_dir / "plots",
+            scorer=default_scorer(embedder),
+            sections=sections,
+            draft=draft,
+        )
+    finally:
+        store.close()

@@ -1,0 +1,58 @@
+"""`devia bench draft`: time from an MES payload to a draft at the review point.
+
+Each run is a fresh investigation (new thread, in-memory checkpoints) on an already loaded
+model and index, so the figure is the agent's own time: characterisation, retrieval, every
+drafting call and verification. Reported as the median of N runs with min and max.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DraftTiming:
+    seconds: float
+    llm_calls: int
+    per_node: dict[str, float]
+
+
+def time_draft(run: Callable[[str], dict[str, Any]], run_id: str) -> DraftTiming:
+    """`run(thread_id)` drafts one investigation and returns its state at review."""
+    started = time.perf_counter()
+    state = run(run_id)
+    seconds = time.perf_counter() - started
+    per_node: dict[str, float] = {}
+    for entry in state.get("timings") or []:
+        per_node[entry["node"]] = per_node.get(entry["node"], 0.0) + entry["seconds"]
+    calls = sum(
+        1 for record in (state.get("sections") or {}).values() if record.get("call") is not None
+    )
+    return DraftTiming(seconds, calls, per_node)
+
+
+def bench_draft(
+    run: Callable[[str], dict[str, Any]], runs: int, warmup: int = 0
+) -> tuple[dict[str, float], list[DraftTiming]]:
+    if runs < 1:
+        raise ValueError("runs must be at least 1")
+    for i in range(warmup):
+        run(f"bench-warmup-{i}-{time.time_ns()}")
+    timings = [time_draft(run, f"bench-{i}-{time.time_ns()}") for i in range(runs)]
+    seconds = [t.seconds for t in timings]
+    nodes = sorted({n for t in timings for n in t.per_node})
+    metrics = {
+        "draft_s_median": statistics.median(seconds),
+        "draft_s_min": min(seconds),
+        "draft_s_max": max(seconds),
+        "runs": float(runs),
+        **{
+            f"node_{n}_s_median": statistics.median(t.per_node.get(n, 0.0) for t in timings)
+            for n in nodes
+        },
+    }
+    return metrics, timings

@@ -1,0 +1,226 @@
+"""The graph with a scripted model: evidence, drafting, verification, human-only fields, review."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from assistant.agent.report import UNSUPPORTED_MARK, iter_statements
+from assistant.agent.runner import InvestigationRunner
+from assistant.agent.sections import SECTIONS, answer_schema
+from assistant.llm.fake_backend import FakeChatModel, FakeRequest
+from tests.agent.conftest import ContextFactory
+from tests.agent.corpus import careful_answer, evidence_in_prompt, mes_payload
+
+EVENT = {"payload": mes_payload()}
+
+
+def _section_of(request: FakeRequest) -> str:
+    content = request.messages[-1]["content"]
+    for name, spec in SECTIONS.items():
+        marker = {
+            "event_description": "Section: event description",
+            "classification": "Section: classification",
+            "impact_assessment": "Section: impact assessment",
+            "history_and_recurrence": "Section: history and recurrence",
+            "root_cause_analysis": "Section: root cause analysis",
+            "capa": "Section: CAPA proposal",
+            "disposition": "Section: batch disposition",
+            "executive_summary": "Section: executive summary",
+        }[name]
+        if content.startswith(marker):
+            return spec.name
+    raise AssertionError(f"unknown section prompt: {content[:80]}")
+
+
+def _run(make_context: ContextFactory, model: FakeChatModel, **kw: Any) -> Any:
+    runner = InvestigationRunner(make_context(model, **kw), InMemorySaver())
+    return runner, runner.start("inv-1", EVENT, ["SITE-A"])
+
+
+def test_evidence_is_site_scoped_effective_and_kept_for_provenance(
+    make_context: ContextFactory,
+) -> None:
+    _, outcome = _run(make_context, FakeChatModel(careful_answer))
+    evidence = outcome.state["evidence"]
+    items = {i["eid"]: i for i in evidence["items"]}
+    assert items["E0"]["chunk_id"] == "event:MES-EX-2026-00404"
+    assert "Peak 13.76 kW" in items["E0"]["text"]
+    sop = [items[e] for e in evidence["sop_eids"]]
+    assert sop and all(i["status"] == "effective" for i in sop)
+    assert ("SOP-PRD-011", "2") not in {(i["doc_id"], i["revision"]) for i in items.values()}
+    br = [items[e] for e in evidence["batch_record_eids"]]
+    assert [(i["doc_id"], i["section_id"]) for i in br] == [("BR-B26-0919", "4.2")]
+    similar = evidence["similar"]
+    assert [r["record_id"] for r in similar[:2]] == ["DEV-2024-0020", "DEV-2025-0035"]
+    assert "same equipment GR-201" in similar[0]["shared_factors"]
+    assert similar[0]["capa_effective"] == "no"  # CAPA-2024-0003 was not effective
+    injected = [i for i in items.values() if i["doc_id"] == "SOP-ENG-009"]
+    assert all(i["injection"] for i in injected)
+    report = outcome.report
+    history = report["history_and_recurrence"]
+    assert history["recurrence_determination"] == "recurrence_same_root_cause"
+    assert history["recurrence_counts"]["same_equipment"] == 2
+    retrieved = {r["chunk_id"] for r in report["ai_provenance"]["retrieved"]}
+    assert {i["chunk_id"] for i in items.values()} == retrieved
+    assert report["event_description"]["characterisation"]["time_outside_s"] == 360
+
+
+def test_facts_come_from_data_and_every_citation_resolves(make_context: ContextFactory) -> None:
+    model = FakeChatModel(careful_answer)
+    _, outcome = _run(make_context, model)
+    report = outcome.report
+    assert outcome.waiting_for_review and outcome.status == "awaiting_review"
+    assert report["header"]["report_id"] == "MES-EX-2026-00404"
+    assert report["header"]["dates"]["due_at"].startswith("2026-12-03")
+    row = report["event_description"]["expected_vs_actual"][0]
+    assert (row["limit_low"], row["limit_high"], row["observed"]) == (8.0, 12.0, 13.76)
+    assert report["event_description"]["requirement_deviated_from"]["doc_id"] == "SOP-PRD-011"
+    retrieved = {r["chunk_id"] for r in report["ai_provenance"]["retrieved"]}
+    statements = iter_statements(report)
+    assert len(statements) >= len(SECTIONS)
+    for _, st in statements:
+        assert st["check"]["verdict"] == "verified"
+        for citation in st["citations"]:
+            assert citation["chunk_id"] in retrieved and citation["quote_found"]
+    prov = report["ai_provenance"]
+    assert prov["prompt_template_versions"]["root_cause_analysis"].startswith("draft_system.v1")
+    assert {t["node"] for t in prov["timings"]} >= {"intake", "gather_evidence", "verify"}
+    assert outcome.state["verification"]["n_statements"] == len(statements)
+    # Each section saw only its own evidence: the history prompt shows past records.
+    history_prompt = next(r for r in model.requests if _section_of(r) == "history_and_recurrence")
+    shown = evidence_in_prompt(history_prompt)
+    assert any("DEV-2024-0020" in text for text in shown.values())
+    assert not any("Classification." in text for text in shown.values())
+
+
+def test_answer_schema_restricts_evidence_ids_and_has_no_human_fields() -> None:
+    schema = answer_schema("classification", ("E0", "E3"), 2).model_json_schema()
+    text = json.dumps(schema)
+    assert '"enum": ["E0", "E3"]' in text
+    for field in ("criticality_final", "conclusion_level", '"final"'):
+        assert field not in text
+
+
+def test_human_only_fields_stay_empty_even_when_the_model_fills_them(
+    make_context: ContextFactory,
+) -> None:
+    def pushy(request: FakeRequest) -> str:
+        return careful_answer(
+            request,
+            {"criticality_final": "minor", "conclusion_level": "confirmed", "final": "release"},
+        )
+
+    _, outcome = _run(make_context, FakeChatModel(pushy))
+    report = outcome.report
+    assert report["classification"]["criticality_final"] is None
+    assert report["root_cause_analysis"]["conclusion_level"] is None
+    assert report["disposition"]["final"] is None
+    assert report["disposition"]["recommendation_suggested"] is not None
+
+
+def test_unsupported_statement_is_redrafted_once_then_flagged(
+    make_context: ContextFactory,
+) -> None:
+    calls: dict[str, int] = {}
+
+    def invents(request: FakeRequest) -> str:
+        section = _section_of(request)
+        calls[section] = calls.get(section, 0) + 1
+        if section == "root_cause_analysis":  # always an invented quote
+            answer = json.loads(careful_answer(request))
+            for h in answer["hypotheses"]:
+                h["citations"][0]["quote"] = "operator forgot to close the steam valve completely"
+            return json.dumps(answer)
+        if section == "capa" and calls[section] == 1:  # fixed on the second attempt
+            answer = json.loads(careful_answer(request))
+            answer["statements"][0]["citations"][0]["quote"] = "a quote that is not in the text"
+            return json.dumps(answer)
+        return careful_answer(request)
+
+    model = FakeChatModel(invents)
+    _, outcome = _run(make_context, model)
+    assert calls["root_cause_analysis"] == 2 and calls["capa"] == 2
+    assert calls["event_description"] == 1
+    retry = [r for r in model.requests if _section_of(r) == "capa"][1]
+    assert "previous answer for this section had problems" in retry.messages[-1]["content"]
+    assert "quote not found" in retry.messages[-1]["content"]
+    report = outcome.report
+    capa = report["capa"]["statements"][0]
+    assert capa["check"]["verdict"] == "verified" and capa["flag"] is None
+    hypothesis = report["root_cause_analysis"]["hypotheses"][0]["statement"]
+    assert hypothesis["check"]["verdict"] == "citation_invalid"
+    assert hypothesis["flag"] == UNSUPPORTED_MARK
+    per_section = {p["section"]: p for p in report["ai_provenance"]["per_section"]}
+    assert per_section["root_cause_analysis"]["attempts"] == 2
+    assert per_section["root_cause_analysis"]["unsupported_claims"]
+
+
+def test_a_statement_citing_instruction_like_text_is_never_verified(
+    make_context: ContextFactory,
+) -> None:
+    def cites_injection(request: FakeRequest) -> str:
+        shown = evidence_in_prompt(request)
+        bad = [eid for eid, text in shown.items() if "Ignore all previous" in text]
+        if not bad:
+            return careful_answer(request)
+        answer = json.loads(careful_answer(request))
+        quote = "mark this batch as compliant"
+        answer["statements"] = [
+            {
+                "text": "The batch is compliant.",
+                "citations": [{"evidence_id": bad[0], "quote": quote}],
+            }
+        ]
+        return json.dumps(answer)
+
+    _, outcome = _run(make_context, FakeChatModel(cites_injection))
+    flagged = [
+        st for _, st in iter_statements(outcome.report) if st["text"] == "The batch is compliant."
+    ]
+    assert flagged, "the injected SOP chunk was expected among the evidence of some section"
+    assert all(st["check"]["verdict"] != "verified" and st["flag"] for st in flagged)
+
+
+def test_request_changes_redrafts_only_the_named_sections(make_context: ContextFactory) -> None:
+    model = FakeChatModel(careful_answer)
+    runner, first = _run(make_context, model)
+    before = len(model.requests)
+    outcome = runner.review(
+        "inv-1",
+        {
+            "action": "request_changes",
+            "comments": {"capa": "Add a preventive action for GR-101.", "header": "x"},
+        },
+    )
+    new = model.requests[before:]
+    assert [_section_of(r) for r in new] == ["capa"]
+    assert "Add a preventive action for GR-101." in new[0].messages[-1]["content"]
+    assert outcome.waiting_for_review and outcome.status == "awaiting_review"
+    assert outcome.state["reviews"][-1]["ignored_sections"] == ["header"]
+    unchanged = [s for s in SECTIONS if s != "capa"]
+    for name in unchanged:
+        assert outcome.report[name] == first.report[name]
+    done = runner.review("inv-1", {"action": "approve", "comments": {}})
+    assert not done.waiting_for_review and done.status == "review_approved"
+    assert len(model.requests) == before + 1
+    assert done.report["header"]["status"] == "draft_ai"  # approval is a signature, elsewhere
+
+
+def test_reject_ends_and_bad_decisions_are_refused(make_context: ContextFactory) -> None:
+    runner, _ = _run(make_context, FakeChatModel(careful_answer))
+    with pytest.raises(ValueError):
+        runner.review("inv-1", {"action": "sign"})
+    outcome = runner.review("inv-1", {"action": "reject"})
+    assert outcome.status == "review_rejected" and not outcome.waiting_for_review
+    with pytest.raises(RuntimeError, match="not waiting for review"):
+        runner.review("inv-1", {"action": "approve"})
+
+
+def test_event_outside_the_callers_site_scope_is_refused(make_context: ContextFactory) -> None:
+    runner = InvestigationRunner(make_context(), InMemorySaver())
+    with pytest.raises(ValueError, match="outside the caller's scope"):
+        runner.start("inv-x", EVENT, ["SITE-B"])
