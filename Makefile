@@ -27,7 +27,7 @@ export DEVIA_DATA_DIR ?= $(DATA_DIR)
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF
 LLAMA_VERSION := 0.3.36
 
-.PHONY: help install models models-test demo ingest-demo run serve test test-only lint eval bench lock sbom clean
+.PHONY: help install models models-test demo ingest-demo run serve test test-only test-postgres lint eval bench lock clean
 
 help:
 	@echo "make run    - install, provision the model, ingest the demo plant, serve on :8000"
@@ -86,6 +86,11 @@ test: lint models-test test-only
 
 test-only: install
 	$(BIN)/python -m pytest -q
+
+# The records store suite against PostgreSQL (.ci/postgres.sh starts one on loopback).
+test-postgres: install
+	@test -n "$(DEVIA_TEST_DB_URL)" || { echo "set DEVIA_TEST_DB_URL (see .ci/postgres.sh)"; exit 2; }
+	DEVIA_TEST_DB_URL="$(DEVIA_TEST_DB_URL)" $(BIN)/python -m pytest -q tests/api
 
 eval: models
 	$(BIN)/devia eval recalls --json $(DATA_DIR)/eval/recalls.json

@@ -11,6 +11,7 @@ real MiniLM embedder. Each figure is the median over `runs` passes of `queries` 
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import tempfile
@@ -256,6 +257,7 @@ def run_bench(
         raise ValueError(f"embedder dim {embedder.dim} != bench dim {config.dim}")
     work = Path(tempfile.mkdtemp(prefix="devia-bench-", dir=config.work_dir))
     metrics: dict[str, float] = {}
+    load_before = os.getloadavg()[0]
     try:
         corpus = SyntheticCorpus(config.dim, config.seed)
         queries = corpus.queries(config.queries)
@@ -279,6 +281,10 @@ def run_bench(
                 metrics[f"p50_ms@{label}"] = round(_median_of(passes, 50), 3)
                 metrics[f"p95_ms@{label}"] = round(_median_of(passes, 95), 3)
                 metrics[f"mean_hits@{label}"] = round(mean_hits, 2)
+                progress(
+                    f"edge @{label}: p50 {metrics[f'p50_ms@{label}']} ms, "
+                    f"p95 {metrics[f'p95_ms@{label}']} ms"
+                )
                 edge_passes = passes
             metrics["upsert_points_per_s"] = round(loaded / upsert_s, 1)
         finally:
@@ -323,6 +329,9 @@ def run_bench(
         "a fifth with one equipment tag",
         "embedder": embedder.name,
         "backend": "qdrant-edge (in-process), optimized",
+        # The machine may be shared: the 1-minute load average says how busy it was.
+        "load_avg_1m": {"start": round(load_before, 2), "end": round(os.getloadavg()[0], 2)},
+        "cpus": os.cpu_count(),
     }
     return BenchReport(metrics, notes)
 

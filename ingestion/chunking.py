@@ -37,9 +37,9 @@ class ChunkingConfig:
     """Token budgets are in the embedder's word pieces (MiniLM reads 256 at most, and the
     embedded text also carries the title and heading path)."""
 
-    text_tokens: int = 200
+    text_tokens: int = 180
     overlap_tokens: int = 24
-    table_tokens: int = 200
+    table_tokens: int = 120  # smaller groups of rows rank better for row lookups
     max_heading_chars: int = 90
     max_heading_words: int = 12
 

@@ -91,7 +91,7 @@ def _mark_boilerplate(pages: list[PageText], candidates: list[list[tuple[int, st
     counts: Counter[tuple[str, str]] = Counter()
     for page_candidates in candidates:
         counts.update({(side, text) for _, side, text in page_candidates})
-    threshold = max(2, len(pages) // 4)
+    threshold = max(2, min(3, len(pages)), len(pages) // 8)  # running headers may skip pages
     for page, page_candidates in zip(pages, candidates, strict=True):
         marked = {
             index

@@ -23,7 +23,7 @@ PAGES_WITHOUT_TEXT = "pages_without_text"
 TABLE_CAPTION = "table_caption"
 SOURCE_ROW = "source_row"
 INGESTED_AT = "ingested_at"
-_MAX_PREFIX_CHARS = 160
+_MAX_PREFIX_CHARS = 240
 
 
 def document_key(site: str, doc_id: str) -> str:
@@ -37,14 +37,13 @@ def record_key(site: str, doc_id: str) -> str:
 
 
 def embedding_text(payload: Mapping[str, Any]) -> str:
-    """Title, heading path and caption give a chunk its context for the embedder."""
-    parts = [str(payload.get(Payload.TITLE) or "")]
+    """Caption, heading path and title give a chunk its context for the embedder (the
+    caption first: it names what a table holds)."""
+    parts = [str(payload.get(TABLE_CAPTION) or "")]
     path = payload.get(Payload.SECTION_PATH) or []
     if path:
-        parts.append(" > ".join(str(p) for p in path))
-    caption = payload.get(TABLE_CAPTION)
-    if caption:
-        parts.append(str(caption))
+        parts.append(" > ".join(str(p) for p in path[-2:]))
+    parts.append(str(payload.get(Payload.TITLE) or ""))
     prefix = " | ".join(p for p in parts if p)[:_MAX_PREFIX_CHARS]
     return f"{prefix}\n{payload.get(Payload.TEXT, '')}"
 

@@ -105,6 +105,9 @@ def bench_llm(
     prompt_tokens: Annotated[int, typer.Option(min=50, help="Prompt size (approx.).")] = 3000,
     output_tokens: Annotated[int, typer.Option(min=2, help="Max tokens generated.")] = 800,
     threads: Annotated[int | None, typer.Option(help="llama.cpp threads (default: cores).")] = None,
+    timeout_s: Annotated[
+        float | None, typer.Option(help="Per-request limit (default DEVIA_LLM_TIMEOUT_S).")
+    ] = None,
     note: Annotated[str, typer.Option(help="Free text stored with the result.")] = "",
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the result here.")] = None,
 ) -> None:
@@ -122,6 +125,7 @@ def bench_llm(
         model=name,
         base_url=base_url,
         threads=threads,
+        timeout_s=timeout_s,
         max_tokens=output_tokens,
         context_tokens=max(settings.llm_context_tokens, needed_context),
     )

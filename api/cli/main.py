@@ -12,6 +12,7 @@ from api.cli import (
     claims_cmd,
     demo_cmd,
     ingest_cmd,
+    investigate_cmd,
     llm_cmd,
     models_cmd,
     search_cmd,
@@ -30,16 +31,20 @@ app = typer.Typer(
 eval_app = typer.Typer(help="Evaluation suites on real public data; --json writes metrics.")
 eval_app.command("recalls")(similar_cmd.eval_recalls)
 eval_app.command("claims")(claims_cmd.eval_claims)
+eval_app.command("plant")(investigate_cmd.eval_plant)
 
 bench_app = typer.Typer(help="Benchmarks (medians of several runs); --json writes metrics.")
 bench_app.command("llm")(llm_cmd.bench_llm)
 bench_app.command("ingest")(ingest_cmd.bench_ingest)
 bench_app.command("search")(search_cmd.bench_search)
 bench_app.command("api")(serve_cmd.bench_api)
+bench_app.command("draft")(investigate_cmd.bench_draft)
 
 app.command("ingest")(ingest_cmd.ingest)
 app.command("search")(search_cmd.search)
 app.command("similar")(similar_cmd.similar)
+app.command("investigate")(investigate_cmd.investigate)
+app.command("chat")(investigate_cmd.chat)
 app.command("serve")(serve_cmd.serve)
 app.command("migrate")(serve_cmd.migrate_db)
 app.add_typer(models_cmd.app, name="models")

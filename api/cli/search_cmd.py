@@ -186,6 +186,10 @@ def bench_search(
     for name, value in iter_rows(report.metrics):
         table.add_row(name, value)
     console.print(table)
+    console.print(
+        f"[dim]{report.notes['query']}; {report.notes['cpus']} CPUs, 1-minute load average "
+        f"{report.notes['load_avg_1m']} (a shared machine slows every figure)[/dim]"
+    )
     if json_path is not None:
         write_result(json_path, report.metrics, bench="search", **report.notes)
         console.print(f"metrics written to {json_path}")

@@ -22,6 +22,7 @@ def serve(
     """Migrate the records store and serve the API (one process; drafting runs in-process)."""
     import uvicorn
 
+    from api.agent_bridge import production_handlers
     from api.app import create_app
     from api.cli.users_cmd import open_database
 
@@ -40,13 +41,15 @@ def serve(
         )
     if users == 0:
         console.print("Create an MES key with: devia users api-key mes --site SITE")
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        proxy_headers=False,
-        log_level="info",
-    )
+    console.print("loading the index, the embedding model and the language model…")
+    with production_handlers(settings) as job_handlers:
+        uvicorn.run(
+            create_app(settings, handlers=job_handlers),
+            host=host or settings.host,
+            port=port or settings.port,
+            proxy_headers=False,
+            log_level="info",
+        )
 
 
 def migrate_db() -> None:

@@ -24,7 +24,6 @@ from retrieval.similar import EventQuery, SimilarEventFinder, SimilarResult
 from retrieval.store.base import Filter, IndexStore
 
 EVENT_DOC_TYPE = "source_event"
-SNIPPET_CHARS = 700
 
 
 class EvidenceItem(BaseModel):

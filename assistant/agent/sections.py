@@ -3,7 +3,9 @@ answer becomes a report section.
 
 Each section is prompted with only the evidence it needs (numbered snippets E0, E1, ...). The
 answer schema is built per call: `evidence_id` is an enum of the ids shown, lists and strings
-are bounded (the grammar keeps small models short), and no schema contains a human-only field.
+are bounded in number (the grammar keeps small models short), and no schema contains a
+human-only field. Strings carry no maxLength: llama.cpp turns it into a chain of nested
+optional rules that makes grammar sampling very slow; `max_tokens` bounds the reply instead.
 """
 
 from __future__ import annotations
@@ -19,9 +21,6 @@ from assistant.agent.evidence import EvidenceItem, EvidenceSet
 from assistant.agent.report import Category, Criticality, Disposition, SixM
 
 ActionKind = Literal["corrective", "preventive"]
-TEXT_CHARS = 240
-QUOTE_CHARS = 160
-ACTION_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -113,11 +112,11 @@ def answer_schema(kind: str, eids: tuple[str, ...], max_statements: int) -> type
     cite = create_model(
         "Cite",
         evidence_id=(Literal[eids], ...),  # type: ignore[arg-type]
-        quote=(str, Field(min_length=1, max_length=QUOTE_CHARS)),
+        quote=(str, Field(min_length=1)),
     )
     statement = create_model(
         "Statement",
-        text=(str, Field(min_length=1, max_length=TEXT_CHARS)),
+        text=(str, Field(min_length=1)),
         citations=(list[cite], Field(min_length=1, max_length=2)),  # type: ignore[valid-type]
     )
     statements = (list[statement], Field(min_length=1, max_length=max_statements))  # type: ignore[valid-type]
@@ -127,7 +126,7 @@ def answer_schema(kind: str, eids: tuple[str, ...], max_statements: int) -> type
     elif kind == "root_cause":
         hypothesis = create_model(
             "Hypothesis",
-            text=(str, Field(min_length=1, max_length=TEXT_CHARS)),
+            text=(str, Field(min_length=1)),
             category_6m=(SixM, ...),
             citations=(list[cite], Field(min_length=1, max_length=2)),  # type: ignore[valid-type]
         )
@@ -140,11 +139,11 @@ def answer_schema(kind: str, eids: tuple[str, ...], max_statements: int) -> type
         action = create_model(
             "Action",
             kind=(ActionKind, ...),
-            description=(str, Field(min_length=1, max_length=ACTION_CHARS)),
+            description=(str, Field(min_length=1)),
         )
         fields = {
             "actions": (list[action], Field(min_length=1, max_length=3)),  # type: ignore[valid-type]
-            "effectiveness_criterion": (str, Field(min_length=1, max_length=ACTION_CHARS)),
+            "effectiveness_criterion": (str, Field(min_length=1)),
         }
     elif kind == "disposition":
         fields = {"recommendation": (Disposition, ...)}

@@ -44,10 +44,17 @@ SchemaStyle = Literal["json_schema", "json_object_schema"]
 _CHARS_PER_TOKEN_ESTIMATE = 4
 
 
+def _refuses_response_format(exc: openai.APIStatusError) -> bool:
+    # llama-cpp-python's server answers 500 (vLLM/OpenAI: 400/422) naming the field.
+    return exc.status_code in (400, 422, 500) and "response_format" in _error_text(exc)
+
+
 def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, openai.APITimeoutError):
         return False  # the caller's deadline governs; a retry would only overrun it
-    return isinstance(exc, openai.APIConnectionError | openai.InternalServerError)
+    if isinstance(exc, openai.InternalServerError):
+        return not _refuses_response_format(exc)
+    return isinstance(exc, openai.APIConnectionError)
 
 
 class _StopForRequest(stop_base):
@@ -213,11 +220,11 @@ class OpenAIChatModel(StreamingChatModel):
 
         try:
             return self._with_retries(create, request)
-        except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+        except openai.APIStatusError as exc:
             if (
                 request.json_schema is not None
                 and self._schema_style == "json_schema"
-                and "response_format" in _error_text(exc)
+                and _refuses_response_format(exc)
             ):
                 self._schema_style = "json_object_schema"  # llama-cpp-python's server
                 return self._open_stream(messages, request)

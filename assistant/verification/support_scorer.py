@@ -28,8 +28,8 @@ from retrieval.embedding import Embedder
 # Operating thresholds of the untrained scorers: the accuracy-maximising cut on the 2,280
 # dev claim/evidence pairs (FDA warning letters), rounded; one number each, so little can be
 # overfitted, but accuracy on that same set is mildly optimistic.
-KEYWORD_THRESHOLD = 0.45
-EMBEDDING_THRESHOLD = 0.45
+KEYWORD_THRESHOLD = 0.57
+EMBEDDING_THRESHOLD = 0.60
 
 
 class SupportScorer(Protocol):

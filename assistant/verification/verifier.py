@@ -197,25 +197,34 @@ class StatementVerifier:
         chunks: Mapping[str, ChunkPayload],
         score: float | None,
     ) -> StatementCheck:
-        injection = any(check.injection for check in checks) or bool(find_injection(statement.text))
-        base = {
-            "statement_id": statement.statement_id,
-            "text": statement.text,
-            "section": statement.section,
-            "citations": checks,
-            "injection_suspected": injection,
-        }
-        if not checks:
+        statement_injection = bool(find_injection(statement.text))
+
+        def result(
+            verdict: Verdict,
+            reasons: list[str],
+            score: float | None = None,
+            missing: list[str] | None = None,
+        ) -> StatementCheck:
             return StatementCheck(
-                **base, verdict=Verdict.citation_invalid, reasons=["statement has no citation"]
+                statement_id=statement.statement_id,
+                text=statement.text,
+                section=statement.section,
+                verdict=verdict,
+                reasons=reasons,
+                citations=checks,
+                support_score=score,
+                supported=None if score is None else verdict is Verdict.verified,
+                unmatched_numbers=missing or [],
+                injection_suspected=statement_injection or any(c.injection for c in checks),
             )
+
+        if not checks:
+            return result(Verdict.citation_invalid, ["statement has no citation"])
         problems = [problem for check in checks for problem in check.problems]
-        if find_injection(statement.text):
+        if statement_injection:
             problems.append("statement itself contains instruction-like text")
         if problems or score is None:
-            return StatementCheck(
-                **base, verdict=Verdict.citation_invalid, reasons=problems or ["not scored"]
-            )
+            return result(Verdict.citation_invalid, problems or ["not scored"])
         evidence = [chunks[check.chunk_id].text for check in checks]
         missing = unmatched_numbers(statement.text, evidence) if self._config.check_numbers else []
         supported = score >= self._scorer.threshold and not missing
@@ -229,14 +238,8 @@ class StatementVerifier:
             reasons.append(f"not in the cited text: {', '.join(missing)}")
         if supported:
             reasons.append(f"supported ({self._scorer.name} score {score:.2f})")
-        return StatementCheck(
-            **base,
-            verdict=Verdict.verified if supported else Verdict.unsupported,
-            reasons=reasons,
-            support_score=score,
-            supported=supported,
-            unmatched_numbers=missing,
-        )
+        verdict = Verdict.verified if supported else Verdict.unsupported
+        return result(verdict, reasons, score, missing)
 
     def _report(self, results: list[StatementCheck]) -> VerificationReport:
         n = len(results)

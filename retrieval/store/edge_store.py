@@ -33,6 +33,7 @@ from retrieval.store.errors import (
 )
 from retrieval.store.locks import FolderLock, ReadWriteLock
 from retrieval.store.validation import (
+    HNSW_FILTER_FIELDS,
     RRF_K,
     Match,
     NormalFilter,
@@ -160,11 +161,16 @@ class EdgeStore:
             existing = set(shard.info().payload_schema)
             for field in KEYWORD_INDEXED:
                 if field not in existing:
-                    params = qe.KeywordIndexParams(is_tenant=field == Payload.SITE)
+                    params = qe.KeywordIndexParams(
+                        is_tenant=field == Payload.SITE,
+                        enable_hnsw=field in HNSW_FILTER_FIELDS,
+                    )
                     shard.update(qe.UpdateOperation.create_field_index(field, params))
             for field in INTEGER_INDEXED:
                 if field not in existing:
-                    params_int = qe.IntegerIndexParams(lookup=True, range=True)
+                    params_int = qe.IntegerIndexParams(
+                        lookup=True, range=True, enable_hnsw=field in HNSW_FILTER_FIELDS
+                    )
                     shard.update(qe.UpdateOperation.create_field_index(field, params_int))
 
     @property

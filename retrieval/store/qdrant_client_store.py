@@ -41,6 +41,7 @@ from retrieval.store.errors import (
 )
 from retrieval.store.locks import FolderLock, ReadWriteLock
 from retrieval.store.validation import (
+    HNSW_FILTER_FIELDS,
     RRF_K,
     CheckedPoint,
     Match,
@@ -211,13 +212,18 @@ class QdrantClientStore:
             for field in KEYWORD_INDEXED:
                 if field not in existing:
                     schema: Any = models.KeywordIndexParams(
-                        type=models.KeywordIndexType.KEYWORD, is_tenant=field == Payload.SITE
+                        type=models.KeywordIndexType.KEYWORD,
+                        is_tenant=field == Payload.SITE,
+                        enable_hnsw=field in HNSW_FILTER_FIELDS,
                     )
                     self._client.create_payload_index(self.collection, field, schema, wait=True)
             for field in INTEGER_INDEXED:
                 if field not in existing:
                     schema = models.IntegerIndexParams(
-                        type=models.IntegerIndexType.INTEGER, lookup=True, range=True
+                        type=models.IntegerIndexType.INTEGER,
+                        lookup=True,
+                        range=True,
+                        enable_hnsw=field in HNSW_FILTER_FIELDS,
                     )
                     self._client.create_payload_index(self.collection, field, schema, wait=True)
 

@@ -21,6 +21,13 @@ from retrieval.store.errors import InvalidInputError
 MatchScalar = str | int | bool
 RRF_K = 60  # the constant of the original RRF paper; both backends fuse with the same one
 
+# Payload fields whose values get their own HNSW links (filterable HNSW): the filters nearly
+# every search carries (site scope, effective revisions, document type). Other indexed fields
+# are filtered through their payload index only: their values select few points, which the
+# engine then scores exactly, and building HNSW links per value (per equipment tag, product,
+# page, ...) made optimize() several times slower.
+HNSW_FILTER_FIELDS: frozenset[str] = frozenset({Payload.SITE, Payload.STATUS, Payload.DOC_TYPE})
+
 
 @dataclass(frozen=True)
 class CheckedPoint:

@@ -153,8 +153,12 @@ def first_sentence(text: str, limit: int = 120) -> str:
 
 
 def careful_answer(request: FakeRequest, override: dict[str, Any] | None = None) -> str:
-    """A schema-valid answer whose statements restate quotes of the evidence shown."""
-    assert request.json_schema is not None
+    """A schema-valid answer whose statements restate quotes of the evidence shown (for a
+    chat question: the first sentence of the first source, cited)."""
+    if request.json_schema is None:
+        source = re.search(r"\[(S\d+)\][^\n]*\n<<<(.*?)>>>", request.messages[-1]["content"], re.S)
+        assert source is not None, "no source in the chat prompt"
+        return f"{first_sentence(source.group(2))} [{source.group(1)}]"
     answer = example_for_schema(request.json_schema)
     evidence = evidence_in_prompt(request)
     eid, text = next(iter(evidence.items()))

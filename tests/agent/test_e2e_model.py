@@ -69,7 +69,7 @@ def test_real_model_draft_is_cited_verified_and_survives_a_crash(
         context_tokens=4096,
         max_tokens=400,
         threads=min(2, os.cpu_count() or 1),
-        timeout_s=240,
+        timeout_s=400,
     )
     model = CountingModel(build_chat_model(llm))
     context = build_agent_context(

@@ -18,9 +18,8 @@ from retrieval.sparse import query_vector
 from retrieval.store.base import Filter, IndexStore
 
 QA_PATH = Path("/work/shared/data/qa/ich_q3c_table_qa.jsonl")
-_SUBJECT = re.compile(
-    r"(?:solvent|for|Is) ([^?]+?)(?: listed as a Class 3 solvent in ICH Q3C\(R8\) Table 3)?\?$"
-)
+_LISTED = re.compile(r"^Is (.+?) listed as a Class")
+_VALUE_OF = re.compile(r".*\b(?:solvent|for) (.+?)\?$")
 
 
 def _norm(text: str) -> str:
@@ -32,13 +31,13 @@ def _holds(payload: Any, subject: str, answer: str, table: str) -> bool:
         return False
     rows = [_norm(r) for r in str(payload.get(Payload.TEXT, "")).splitlines()]
     cells_of = [[c.strip() for c in r.strip("|").split("|")] for r in rows]
-    for cells in cells_of:
-        if not cells or not cells[0].startswith(_norm(subject)):
-            continue
-        if table == "Table 3":
-            return "table 3" in _norm(str(payload.get("table_caption", "")))
-        return _norm(answer) in cells[1:]
-    return False
+    name = _norm(subject)
+    if table == "Table 3":  # a two-column list of names: the name in any cell of Table 3
+        named = any(c.startswith(name) for cells in cells_of for c in cells)
+        return named and "table 3" in _norm(str(payload.get("table_caption", "")))
+    return any(
+        cells[0].startswith(name) and _norm(answer) in cells[1:] for cells in cells_of if cells
+    )
 
 
 def q3c_hit_rate(
@@ -48,7 +47,7 @@ def q3c_hit_rate(
     positives = [i for i in items if "negative" not in i["table"]]
     misses: list[str] = []
     for item in positives:
-        match = _SUBJECT.search(item["question"])
+        match = _LISTED.search(item["question"]) or _VALUE_OF.search(item["question"])
         assert match, item["question"]
         subject = match.group(1).strip()
         dense = embedder.embed([item["question"]])[0].tolist()

@@ -17,6 +17,11 @@ import pytest
 from assistant.llm.model_files import TEST_MODEL, InstalledModel, get_spec, install_model
 
 SERVER_START_TIMEOUT_S = 120.0
+# One llama.cpp thread per model in tests: the in-process model and the server run side by
+# side (and beside other test processes) on a 2-core machine, and llama.cpp's threads wait on
+# each other at every step, so oversubscribed cores slow it down by an order of magnitude
+# (measured: 109 s with 2 threads vs 8.6 s with 1 for the same 16-token reply under load).
+TEST_THREADS = 1
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +56,8 @@ def llamacpp_server(
         "--model", str(small_model.path),
         "--model_alias", small_model.model_id,
         "--host", "127.0.0.1", "--port", str(port),
-        "--n_threads", "2", "--n_ctx", "2048",
+        "--n_threads", str(TEST_THREADS), "--n_threads_batch", str(TEST_THREADS),
+        "--n_ctx", "2048",
     ]  # fmt: skip
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     with log_path.open("wb") as log:

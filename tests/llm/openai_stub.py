@@ -89,7 +89,8 @@ class _Handler(BaseHTTPRequestHandler):
                     "type": "literal_error",
                 }
             ]
-            self._json(422, {"detail": detail})
+            # llama-cpp-python's server wraps this validation error in a 500
+            self._json(500, {"error": {"message": json.dumps(detail), "type": "server_error"}})
             return
         self._stream(behaviour, body)
 

@@ -13,6 +13,7 @@ from assistant.llm.config import LlmConfig, build_chat_model
 from assistant.llm.errors import LlmCancelledError
 from assistant.llm.llamacpp_backend import LlamaCppChatModel
 from assistant.llm.model_files import InstalledModel
+from tests.llm.conftest import TEST_THREADS
 from tests.llm.investigation_schema import CLASSIFY_MESSAGES, SuggestedClassification
 
 pytestmark = pytest.mark.model
@@ -25,7 +26,7 @@ def chat_model(small_model: InstalledModel) -> Iterator[LlamaCppChatModel]:
         model=small_model.model_id,
         models_dir=small_model.path.parent,
         context_tokens=2048,
-        threads=2,
+        threads=TEST_THREADS,
         max_tokens=48,
         timeout_s=120,
     )
@@ -123,6 +124,6 @@ def test_one_llama_per_model_file(
         quantization=small_model.quantization,
         revision=None,
         context_tokens=2048,
-        threads=2,
+        threads=TEST_THREADS,
     )
     assert again._loaded is chat_model._loaded

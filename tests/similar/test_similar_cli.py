@@ -26,7 +26,7 @@ def test_similar_command_json_and_table(tmp_path: Path, monkeypatch: pytest.Monk
     runner = CliRunner()
     result = runner.invoke(app, ["--event", str(payload), "--json", "--limit", "3"])
     assert result.exit_code == 0, result.output
-    out = json.loads(result.output)
+    out = json.loads(result.stdout)
     top = out["similar_events"][0]
     assert top["doc_id"] == "DEV-1"
     assert "same equipment GR-201" in top["shared_factors"]
