@@ -26,7 +26,6 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.metrics import roc_auc_score
 
 from assistant.verification.support_model import SHIPPED_MODEL_PATH, SupportModel, text_fingerprint
 from assistant.verification.support_scorer import (
@@ -116,6 +115,8 @@ def sample_pairs(pairs: Sequence[ClaimPair], limit: int | None, seed: int) -> li
 def _auc(labels: NDArray[np.int_], scores: NDArray[np.float64]) -> float:
     if len(set(labels.tolist())) < 2:
         return float("nan")
+    from sklearn.metrics import roc_auc_score  # heavy import: only when scoring
+
     return float(roc_auc_score(labels, scores))
 
 

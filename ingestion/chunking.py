@@ -16,12 +16,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-
-from llama_index.core.node_parser import SentenceSplitter
+from typing import TYPE_CHECKING
 
 from ingestion.model import Chunk, PageText, ParsedDocument, Table
 from ingestion.patterns import MetadataPatterns
 from retrieval.index_contract import ChunkKind
+
+if TYPE_CHECKING:
+    from llama_index.core.node_parser import SentenceSplitter
 
 TokenCounter = Callable[[str], int]
 _SENTENCE_END = re.compile(r"[.!?;:](?:[\"')\]]*)\s+")
@@ -58,6 +60,8 @@ def sentence_pieces(text: str) -> list[str]:
 
 
 def make_splitter(config: ChunkingConfig, count: TokenCounter) -> SentenceSplitter:
+    from llama_index.core.node_parser import SentenceSplitter  # heavy: import on first use
+
     return SentenceSplitter(
         chunk_size=config.text_tokens,
         chunk_overlap=config.overlap_tokens,

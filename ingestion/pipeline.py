@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llama_index.core import Document as LlamaDocument
-
 from ingestion.chunking import ChunkingConfig, DocumentChunker
 from ingestion.mapping import Mapping
 from ingestion.metadata import extract_metadata, revision_key
@@ -361,6 +359,8 @@ class _Ingestor:
             prepared: list[tuple[str, Any, list[dict[str, Any]], list[str]]] = []
             for row, record in records:
                 meta = record_metadata(record, self.options.site)
+                from llama_index.core import Document as LlamaDocument
+
                 content = LlamaDocument(text=repr(sorted(record.items())), id_=meta.doc_id).hash
                 key = record_key(meta.site, meta.doc_id)
                 payloads = [
