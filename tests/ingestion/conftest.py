@@ -21,7 +21,9 @@ from retrieval.store.factory import open_store
 
 FONT_SIZE = 10
 LEFT = 56.0
-SHARED_PDFS = Path("/work/shared/data/pdfs")
+SHARED_PDFS = (
+    Path(__file__).resolve().parents[3] / "shared" / "data" / "pdfs"
+)  # ../shared beside the repo
 
 
 class PdfWriter:

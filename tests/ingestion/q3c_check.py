@@ -17,7 +17,7 @@ from retrieval.index_contract import Payload
 from retrieval.sparse import query_vector
 from retrieval.store.base import Filter, IndexStore
 
-QA_PATH = Path("/work/shared/data/qa/ich_q3c_table_qa.jsonl")
+QA_PATH = Path(__file__).resolve().parents[3] / "shared" / "data" / "qa" / "ich_q3c_table_qa.jsonl"
 _LISTED = re.compile(r"^Is (.+?) listed as a Class")
 _VALUE_OF = re.compile(r".*\b(?:solvent|for) (.+?)\?$")
 
