@@ -65,8 +65,11 @@ models: install
 models-test: install
 	$(BIN)/devia models install --model qwen2.5-coder-0.5b
 
-demo: install
+# Generated once (deterministic, seed 7); ingestion skips files it has already indexed unchanged.
+$(DEMO_DIR)/manifest.json: | $(STAMPS)/project
 	$(BIN)/devia demo generate --seed 7 --out $(DEMO_DIR)
+
+demo: $(DEMO_DIR)/manifest.json
 
 ingest-demo: demo
 	$(BIN)/devia ingest $(DEMO_DIR) --site SITE-A
