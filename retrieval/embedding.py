@@ -41,7 +41,7 @@ class SentenceTransformerEmbedder:
         self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self._batch_size = batch_size
         self.name = MINILM_NAME if model_path is None else path.name
-        dim = self._model.get_sentence_embedding_dimension()
+        dim = self._model.get_embedding_dimension()
         if dim is None:
             raise ValueError(f"cannot tell the embedding dimension of {path}")
         self.dim = int(dim)
