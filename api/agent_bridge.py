@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from typing import Any
 
 from api.jobs.protocols import (
@@ -24,6 +25,7 @@ from api.settings import Settings
 from assistant.agent.runner import InvestigationRunner
 from assistant.chat import ChatService
 from ingestion.pipeline import IngestOptions, ingest_paths
+from ingestion.report import FileStatus
 from retrieval.embedding import Embedder
 from retrieval.index_contract import DocType
 from retrieval.store.base import IndexStore
@@ -63,12 +65,10 @@ class IndexDocumentIngestor:
         self._lock = lock
 
     def ingest(self, request: IngestRequest) -> str:
-        options = IngestOptions(
-            **{
-                **self._options.__dict__,
-                "site": request.site,
-                "doc_type": DocType(request.doc_type) if request.doc_type else None,
-            }
+        options = replace(
+            self._options,
+            site=request.site,
+            doc_type=DocType(request.doc_type) if request.doc_type else None,
         )
         with self._lock:
             report = ingest_paths(
@@ -77,7 +77,7 @@ class IndexDocumentIngestor:
         outcome = report.files[0] if report.files else None
         if outcome is None:
             raise RuntimeError(f"{request.path.name}: nothing to ingest")
-        if outcome.status.value == "failed":
+        if outcome.status is FileStatus.FAILED:
             raise RuntimeError(f"{request.path.name}: {outcome.reason}")
         return f"{request.path.name}: {outcome.status.value} {outcome.reason or ''}".strip()
 

@@ -6,15 +6,23 @@ Runs the real API (records store, job worker) with the real agent graph; only th
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
-from api.agent_bridge import AgentDraftRunner, EvidenceChatResponder
-from api.jobs.protocols import ChatRequest, ChatTurn
+import pytest
+
+from api.agent_bridge import AgentDraftRunner, EvidenceChatResponder, IndexDocumentIngestor
+from api.jobs.protocols import ChatRequest, ChatTurn, IngestRequest
 from api.jobs.worker import JobHandlers
 from api.records.report_rules import REPORT_SECTIONS
 from assistant.agent.checkpoint import open_checkpointer
 from assistant.agent.runner import InvestigationRunner
 from assistant.chat import ChatService
+from ingestion.pipeline import IngestOptions
+from retrieval.embedding import HashingEmbedder
+from retrieval.index_contract import Payload
+from retrieval.store.base import Filter
+from retrieval.store.factory import open_store
 from tests.agent.corpus import careful_model, mes_payload, unit_context
 from tests.api.conftest import AppBuilder, bearer, login, seed
 from tests.api.test_jobs import wait_status
@@ -65,3 +73,23 @@ def test_chat_responder_answers_with_checked_quotes(tmp_path: Path) -> None:
     answer = responder.answer(request)
     assert "[S1]" in answer
     assert '"' in answer.splitlines()[-1]  # each citation line carries its verbatim quote
+
+
+def test_document_ingestor_indexes_an_upload_and_refuses_a_corrupt_one(tmp_path: Path) -> None:
+    store = open_store(":memory:", tmp_path)
+    embedder = HashingEmbedder()
+    ingestor = IndexDocumentIngestor(
+        store, embedder, IngestOptions(documents_dir=tmp_path / "docs"), threading.Lock()
+    )
+    note = tmp_path / "line-clearance.md"
+    note.write_text("# Line clearance\n\nRemove all labels of the previous batch before start.\n")
+    summary = ingestor.ingest(IngestRequest("d1", "SITE-A", note, None))
+    assert summary.startswith("line-clearance.md: ingested")
+    assert store.count(Filter(must={Payload.SITE: "SITE-A"})) > 0
+
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\nthis is not a pdf body")
+    before = store.count()
+    with pytest.raises(RuntimeError, match=r"broken\.pdf"):
+        ingestor.ingest(IngestRequest("d2", "SITE-A", broken, None))
+    assert store.count() == before
