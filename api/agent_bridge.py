@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+from api.evidence import EvidenceIndex, IndexEvidence, readable_sites
 from api.jobs.protocols import (
     ChatRequest,
     DraftRequest,
@@ -94,7 +95,7 @@ class EvidenceChatResponder:
             {"role": turn.role, "content": turn.content} for turn in request.history[:-1]
         ]
         stream = self._service.ask(
-            question, [request.site], investigation=request.draft, history=history
+            question, readable_sites([request.site]), investigation=request.draft, history=history
         )
         answer = stream.result
         lines = [answer.text]
@@ -108,9 +109,16 @@ class EvidenceChatResponder:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class ProductionServices:
+    handlers: JobHandlers
+    evidence: EvidenceIndex
+
+
 @contextmanager
-def production_handlers(settings: Settings) -> Iterator[JobHandlers]:
-    """Open the index, the embedder and the model once, and build the three job handlers."""
+def production_services(settings: Settings) -> Iterator[ProductionServices]:
+    """Open the index, the embedder and the model once; build the three job handlers and the
+    evidence index the search endpoints read."""
     from api.cli.llm_cmd import llm_config_from_settings
     from assistant.agent.checkpoint import checkpoint_path, open_checkpointer
     from assistant.agent.context import build_agent_context, default_scorer
@@ -136,10 +144,11 @@ def production_handlers(settings: Settings) -> Iterator[JobHandlers]:
             state_path=settings.index_dir / "ingest-state.sqlite",
             max_file_bytes=settings.max_upload_bytes,
         )
-        yield JobHandlers(
+        handlers = JobHandlers(
             draft=AgentDraftRunner(InvestigationRunner(context, saver)),
             chat=EvidenceChatResponder(
                 ChatService(context.chat_model, context.searcher, context.verifier)
             ),
             ingest=IndexDocumentIngestor(store, embedder, options, threading.Lock()),
         )
+        yield ProductionServices(handlers, IndexEvidence(context.searcher, context.similar))

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.config import ApiConfig
+from api.evidence import EvidenceIndex
 from api.jobs.worker import JobHandlers, JobWorker, WorkerLimits
 from api.middleware import BodySizeLimit
 from api.probes import default_probes
@@ -28,6 +29,7 @@ from api.routers import (
     investigations,
     pages,
     reviews,
+    search,
 )
 from api.settings import Settings
 from api.state import AppState, Probe
@@ -42,10 +44,11 @@ def create_app(
     config: ApiConfig | None = None,
     handlers: JobHandlers | None = None,
     probes: dict[str, Probe] | None = None,
+    evidence: EvidenceIndex | None = None,
 ) -> FastAPI:
     """Build the app. `handlers` are the seams (draft runner, chat responder, ingestor) the
     lead wires; `probes` replace the default readiness probes; `config` overrides the
-    configuration derived from `settings` (tests)."""
+    configuration derived from `settings` (tests); `evidence` serves search and similar events."""
     api_config = config or ApiConfig.from_settings(settings)
     db = Database(api_config.database_url)
     job_handlers = handlers or JobHandlers()
@@ -65,6 +68,7 @@ def create_app(
         handlers=job_handlers,
         worker=worker,
         probes=default_probes(settings) if probes is None else probes,
+        evidence=evidence,
     )
 
     @asynccontextmanager
@@ -93,7 +97,7 @@ def create_app(
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, events, investigations, reviews, exports, audit, documents):
+    for module in (auth, events, investigations, reviews, exports, audit, documents, search):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from api.config import ApiConfig
+from api.evidence import EvidenceIndex
 from api.jobs.worker import JobHandlers, JobWorker
 from api.records.db import Database
 
@@ -26,3 +27,4 @@ class AppState:
     handlers: JobHandlers
     worker: JobWorker
     probes: dict[str, Probe] = field(default_factory=dict)
+    evidence: EvidenceIndex | None = None  # the index, where this process has loaded it

@@ -197,7 +197,9 @@ class SimilarEventFinder:
         timings["search_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         records = _group(dense_hits, sparse_hits, query.event_id, self._candidates)
-        events = self._score(query, records)
+        # A record missing from a full result list shares no term with the query (score 0);
+        # missing from a truncated list, it scores at most the list's lowest score.
+        events = self._score(query, records, sparse_truncated=len(sparse_hits) >= fetch)
         timings["score_ms"] = (time.perf_counter() - t0) * 1000
         suggestions = failure_mode_distribution(
             [(e.failure_mode, e.scores.text) for e in _by_text(events)],
@@ -222,13 +224,15 @@ class SimilarEventFinder:
             must[Payload.DOC_TYPE] = list(self._doc_types)
         return Filter(must=must, ranges=ranges)
 
-    def _score(self, query: EventQuery, records: list[_Candidate]) -> list[SimilarEvent]:
+    def _score(
+        self, query: EventQuery, records: list[_Candidate], *, sparse_truncated: bool
+    ) -> list[SimilarEvent]:
         if not records:
             return []
         dense_known = [c.dense for c in records if c.dense is not None]
         sparse_known = [c.sparse for c in records if c.sparse is not None]
         dense_floor = min(dense_known) if dense_known else 0.0
-        sparse_floor = min(sparse_known) if sparse_known else 0.0
+        sparse_floor = min(sparse_known) if sparse_known and sparse_truncated else 0.0
         sparse_max = max(sparse_known) if sparse_known else 0.0
         text_scores: list[tuple[_Candidate, float, float, float]] = []
         for cand in records:

@@ -22,7 +22,7 @@ def serve(
     """Migrate the records store and serve the API (one process; drafting runs in-process)."""
     import uvicorn
 
-    from api.agent_bridge import production_handlers
+    from api.agent_bridge import production_services
     from api.app import create_app
     from api.cli.users_cmd import open_database
 
@@ -42,9 +42,9 @@ def serve(
     if users == 0:
         console.print("Create an MES key with: devia users api-key mes --site SITE")
     console.print("loading the index, the embedding model and the language model…")
-    with production_handlers(settings) as job_handlers:
+    with production_services(settings) as services:
         uvicorn.run(
-            create_app(settings, handlers=job_handlers),
+            create_app(settings, handlers=services.handlers, evidence=services.evidence),
             host=host or settings.host,
             port=port or settings.port,
             proxy_headers=False,

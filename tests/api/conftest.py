@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from api.app import create_app
 from api.config import ApiConfig
+from api.evidence import EvidenceIndex
 from api.jobs.worker import JobHandlers
 from api.records import accounts
 from api.records.audit import Actor
@@ -70,9 +71,19 @@ AppBuilder = Callable[..., TestClient]
 def build_client(db_url: str, data_dir: Path) -> AppBuilder:
     """Returns a function building a TestClient (use it as a context manager: lifespan runs)."""
 
-    def build(handlers: JobHandlers | None = None, **overrides: Any) -> TestClient:
+    def build(
+        handlers: JobHandlers | None = None,
+        evidence: EvidenceIndex | None = None,
+        **overrides: Any,
+    ) -> TestClient:
         config = make_config(db_url, data_dir, **overrides)
-        app = create_app(Settings(data_dir=data_dir), config=config, handlers=handlers, probes={})
+        app = create_app(
+            Settings(data_dir=data_dir),
+            config=config,
+            handlers=handlers,
+            probes={},
+            evidence=evidence,
+        )
         return TestClient(app)
 
     return build
