@@ -50,6 +50,7 @@ class ApiConfig:
             "cookie_samesite": settings.cookie_samesite,
             "sites": tuple(s.strip() for s in settings.sites.split(",") if s.strip()),
             "worker_concurrency": settings.worker_concurrency,
+            "run_worker": settings.run_worker,
             "job_stale_after_s": settings.job_stale_after_s,
             "job_max_attempts": settings.job_max_attempts,
         }

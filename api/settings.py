@@ -66,6 +66,7 @@ class Settings(BaseSettings):
 
     # Background drafting jobs.
     worker_concurrency: int = 1  # drafts at once per process (the model is the bottleneck)
+    run_worker: bool = True  # false: `devia serve` only enqueues; `devia worker`s run jobs
     job_stale_after_s: float = 300.0
     job_max_attempts: int = 3
 

@@ -11,6 +11,7 @@ import typer
 from api.cli import (
     claims_cmd,
     demo_cmd,
+    index_cmd,
     ingest_cmd,
     investigate_cmd,
     llm_cmd,
@@ -19,6 +20,7 @@ from api.cli import (
     serve_cmd,
     similar_cmd,
     users_cmd,
+    worker_cmd,
 )
 
 app = typer.Typer(
@@ -46,10 +48,12 @@ app.command("similar")(similar_cmd.similar)
 app.command("investigate")(investigate_cmd.investigate)
 app.command("chat")(investigate_cmd.chat)
 app.command("serve")(serve_cmd.serve)
+app.command("worker")(worker_cmd.worker)
 app.command("migrate")(serve_cmd.migrate_db)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(users_cmd.app, name="users")
 app.add_typer(demo_cmd.app, name="demo")
+app.add_typer(index_cmd.app, name="index")
 app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")
 

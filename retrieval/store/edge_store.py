@@ -336,6 +336,32 @@ class EdgeStore:
             if offset is None:
                 return
 
+    def export_points(self, batch_size: int = 256) -> Iterator[IndexPoint]:
+        """Every point with its vectors and payload, in batches (to copy the index elsewhere)."""
+        offset: Any = None
+        while True:
+            request = qe.ScrollRequest(
+                offset=offset, limit=batch_size, with_payload=True, with_vector=True
+            )
+            with self._lock.read():
+                shard = self._open_shard()
+                if shard is None:
+                    return
+                records, offset = shard.scroll(request)
+            for record in records:
+                vectors: Any = record.vector or {}
+                sparse = vectors.get(SPARSE_VECTOR)
+                yield IndexPoint(
+                    id=_point_id(record.id),
+                    dense=list(vectors[DENSE_VECTOR]),
+                    sparse=SparseVector(tuple(sparse.indices), tuple(sparse.values))
+                    if sparse is not None
+                    else SparseVector((), ()),
+                    payload=payload_dict(record.payload),
+                )
+            if offset is None:
+                return
+
     def retrieve(self, ids: Sequence[str]) -> list[ScoredPoint]:
         wanted = [check_point_id(i) for i in ids]
         with self._lock.read():

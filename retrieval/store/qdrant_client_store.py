@@ -408,6 +408,45 @@ class QdrantClientStore:
             if offset is None:
                 return
 
+    def export_points(self, batch_size: int = 256) -> Iterator[IndexPoint]:
+        """Every point with its vectors and payload, in batches (to copy the index elsewhere)."""
+        self._check_open()
+        if self._dim is None:
+            return
+        offset: Any = None
+        while True:
+            with self._lock.read():
+                records, offset = self._client.scroll(
+                    self.collection,
+                    limit=batch_size,
+                    offset=offset,
+                    with_payload=True,
+                    with_vectors=True,
+                )
+            for record in records:
+                vectors: dict[str, Any] = record.vector if isinstance(record.vector, dict) else {}
+                sparse = vectors.get(SPARSE_VECTOR)
+                yield IndexPoint(
+                    id=str(record.id),
+                    dense=[float(x) for x in vectors[DENSE_VECTOR]],
+                    sparse=SparseVector((), ())
+                    if sparse is None
+                    else SparseVector(tuple(sparse.indices), tuple(sparse.values)),
+                    payload=payload_dict(record.payload),
+                )
+            if offset is None:
+                return
+
+    def layout(self) -> dict[str, int | None]:
+        """Shard count and replication factor as the engine reports them: a server applies
+        what `ensure_collection` asked for; local mode has no shards and reports None."""
+        self._require_dim()
+        params = self._client.get_collection(self.collection).config.params
+        return {
+            "shard_number": params.shard_number,
+            "replication_factor": params.replication_factor,
+        }
+
     def retrieve(self, ids: Sequence[str]) -> list[ScoredPoint]:
         self._check_open()
         if self._dim is None or not ids:
