@@ -27,7 +27,7 @@ export DEVIA_DATA_DIR ?= $(DATA_DIR)
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF
 LLAMA_VERSION := 0.3.36
 
-.PHONY: help install models models-test demo ingest-demo run serve test test-only test-postgres lint eval bench lock clean
+.PHONY: help install models models-test demo ingest-demo run serve test test-only test-postgres lint eval bench lock clean browser
 
 help:
 	@echo "make run    - install, provision the model, ingest the demo plant, serve on :8000"
@@ -85,10 +85,14 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint models-test test-only
+test: lint models-test browser test-only
 
 test-only: install
 	$(BIN)/python -m pytest -q
+
+# Debian's Chromium for the browser tests of the web UI (tests/ui); Playwright never downloads one.
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y --no-install-recommends chromium; }
 
 # The records store suite against PostgreSQL (.ci/postgres.sh starts one on loopback).
 test-postgres: install
