@@ -119,16 +119,16 @@ class ProductionServices:
 def production_services(settings: Settings) -> Iterator[ProductionServices]:
     """Open the index, the embedder and the model once; build the three job handlers and the
     evidence index the search endpoints read."""
+    from api.backends import checkpoint_target, open_index
     from api.cli.llm_cmd import llm_config_from_settings
-    from assistant.agent.checkpoint import checkpoint_path, open_checkpointer
+    from assistant.agent.checkpoint import open_checkpointer
     from assistant.agent.context import build_agent_context, default_scorer
     from assistant.llm.config import build_chat_model
     from retrieval.embedding import SentenceTransformerEmbedder
-    from retrieval.store.factory import open_store
 
     embedder = SentenceTransformerEmbedder(settings.embed_model_path, settings.embed_batch_size)
     with ExitStack() as stack:
-        store = open_store(settings.index, settings.index_dir)
+        store = open_index(settings)  # a Qdrant server: with its shards, replicas, API key
         stack.callback(store.close)
         store.ensure_collection(embedder.dim)
         context = build_agent_context(
@@ -138,7 +138,7 @@ def production_services(settings: Settings) -> Iterator[ProductionServices]:
             plot_dir=settings.data_dir / "plots",
             scorer=default_scorer(embedder),
         )
-        saver = stack.enter_context(open_checkpointer(checkpoint_path(settings.data_dir)))
+        saver = stack.enter_context(open_checkpointer(checkpoint_target(settings)))
         options = IngestOptions(
             documents_dir=settings.data_dir / "documents",
             state_path=settings.index_dir / "ingest-state.sqlite",
