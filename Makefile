@@ -97,7 +97,7 @@ browser:
 # The records store suite against PostgreSQL (.ci/postgres.sh starts one on loopback).
 test-postgres: install
 	@test -n "$(DEVIA_TEST_DB_URL)" || { echo "set DEVIA_TEST_DB_URL (see .ci/postgres.sh)"; exit 2; }
-	DEVIA_TEST_DB_URL="$(DEVIA_TEST_DB_URL)" $(BIN)/python -m pytest -q tests/api
+	DEVIA_TEST_DB_URL="$(DEVIA_TEST_DB_URL)" $(BIN)/python -m pytest -q tests/api tests/deploy
 
 eval: models
 	$(BIN)/devia eval recalls --json $(DATA_DIR)/eval/recalls.json
