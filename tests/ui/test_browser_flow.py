@@ -218,3 +218,37 @@ def test_other_pages_are_accessible_and_keyboard_reachable(
         expect(page.locator("#source-panel h3")).to_be_focused()
     finally:
         context.close()
+
+
+HOSTILE = (
+    'Drying overran. <script>window.__pwned = "script"</script>'
+    '<img src="x" onerror="window.__pwned = \'img\'"> end.'
+)
+
+
+def test_model_and_user_text_render_as_text(
+    browser: Browser, live_server: LiveServer, artifacts: Path
+) -> None:
+    """A draft (from the event text) and a chat answer containing HTML show it literally."""
+    server = live_server
+    investigation_id = server.open_event("MES-UI-XSS-1", description=HOSTILE)
+    context = browser.new_context()
+    try:
+        page = sign_in(context, server, server.users.investigator, "/queue")
+        page.goto(server.url + f"/investigations/{investigation_id}")
+        summary = page.locator("#sec-executive_summary .st-text")
+        expect(summary).to_contain_text('<script>window.__pwned = "script"</script>')
+        expect(summary).to_contain_text('<img src="x" onerror=')
+        page.get_by_label("Your question about this investigation").fill(HOSTILE)
+        page.get_by_role("button", name="Ask").click()
+        answer = page.locator(".answer-done").last
+        expect(answer).to_contain_text('<img src="x" onerror=', timeout=15_000)
+        expect(page.locator(".turn.user .q").last).to_contain_text("<script>")
+        page.goto(server.url + f"/investigations/{investigation_id}")  # stored answer, rendered
+        expect(page.locator(".answer-done").last).to_contain_text("<script>")
+        shot(page, artifacts, "09-escaped-html")
+        assert page.evaluate("window.__pwned") is None
+        assert page.locator('img[src="x"]').count() == 0
+        assert page.locator("main script").count() == 0
+    finally:
+        context.close()
