@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from api.auth.deps import SESSION_COOKIE, StateDep
@@ -81,7 +82,7 @@ def render(
     user: Principal | None,
     status_code: int = 200,
     **context: Any,
-) -> Any:
+) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     nav = [item for item in NAV if user is not None and user.role in item.roles]
     response = templates.TemplateResponse(

@@ -252,3 +252,25 @@ def test_model_and_user_text_render_as_text(
         assert page.locator("main script").count() == 0
     finally:
         context.close()
+
+
+def test_document_upload_shows_its_ingestion_status(
+    browser: Browser, live_server: LiveServer, artifacts: Path, tmp_path: Path
+) -> None:
+    server = live_server
+    upload = tmp_path / "SOP-UPLOAD-9.txt"
+    upload.write_text("9.1 Cleaning of GR-201 after each campaign.\n", encoding="utf-8")
+    context = browser.new_context()
+    try:
+        page = sign_in(context, server, server.users.investigator, "/documents")
+        page.get_by_label(re.compile("^File")).set_input_files(str(upload))
+        page.get_by_label("Document type").select_option("sop")
+        page.get_by_role("button", name="Upload").click()
+        expect(page.locator("#upload-status")).to_contain_text("Uploaded SOP-UPLOAD-9.txt")
+        row = page.get_by_role("row").filter(has_text="SOP-UPLOAD-9.txt")
+        expect(row).to_contain_text("stored")  # no ingestor in this server: stored only
+        expect(row).to_contain_text("no ingestion configured")
+        assert_accessible(page, "documents after upload")
+        shot(page, artifacts, "10-documents")
+    finally:
+        context.close()
