@@ -90,6 +90,10 @@ class EvidenceChatResponder:
         self._service = service
 
     def answer(self, request: ChatRequest) -> str:
+        return "".join(self.stream(request))
+
+    def stream(self, request: ChatRequest) -> Iterator[str]:
+        """The answer's text as the model writes it, then one line per checked citation."""
         question = request.history[-1].content
         history: list[Any] = [
             {"role": turn.role, "content": turn.content} for turn in request.history[:-1]
@@ -97,16 +101,14 @@ class EvidenceChatResponder:
         stream = self._service.ask(
             question, readable_sites([request.site]), investigation=request.draft, history=history
         )
-        answer = stream.result
-        lines = [answer.text]
-        for citation in answer.citations:
+        yield from stream
+        for citation in stream.result.citations:
             where = f"{citation.doc_id} rev {citation.revision or '-'}"
             if citation.section_id:
                 where += f" §{citation.section_id}"
             if citation.page:
                 where += f" p.{citation.page}"
-            lines.append(f'[{citation.sid}] {where} ({citation.verdict}): "{citation.quote}"')
-        return "\n".join(lines)
+            yield f'\n[{citation.sid}] {where} ({citation.verdict}): "{citation.quote}"'
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from api.agent_bridge import AgentDraftRunner, EvidenceChatResponder, IndexDocumentIngestor
+from api.routers.ui_chat import StreamingChatResponder
 from api.jobs.protocols import ChatRequest, ChatTurn, IngestRequest
 from api.jobs.worker import JobHandlers
 from api.records.report_rules import REPORT_SECTIONS
@@ -70,8 +71,13 @@ def test_chat_responder_answers_with_checked_quotes(tmp_path: Path) -> None:
         draft=None,
         history=[ChatTurn("user", "What are the impeller power limits during wet massing?")],
     )
-    answer = responder.answer(request)
+    assert isinstance(responder, StreamingChatResponder)  # the web UI streams it
+    chunks = list(responder.stream(request))
+    assert len(chunks) > 2  # the model's text arrives in pieces, then the citation lines
+    answer = "".join(chunks)
+    assert answer == responder.answer(request)
     assert "[S1]" in answer
+    assert chunks[-1].startswith("\n[S")
     assert '"' in answer.splitlines()[-1]  # each citation line carries its verbatim quote
 
 
