@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from api.agent_bridge import AgentDraftRunner, EvidenceChatResponder, IndexDocumentIngestor
-from api.routers.ui_chat import StreamingChatResponder
 from api.jobs.protocols import ChatRequest, ChatTurn, IngestRequest
 from api.jobs.worker import JobHandlers
 from api.records.report_rules import REPORT_SECTIONS
+from api.routers.ui_chat import StreamingChatResponder
 from assistant.agent.checkpoint import open_checkpointer
 from assistant.agent.runner import InvestigationRunner
 from assistant.chat import ChatService
