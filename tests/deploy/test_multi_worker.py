@@ -91,12 +91,12 @@ def test_three_workers_share_100_jobs_and_take_over_a_killed_one(
     hang_id = ids[0]  # the oldest job: the first one claimed
     workers = [start_worker(db_url, tmp_path, hang_id) for _ in range(WORKERS)]
     try:
-        wait_for(lambda: (tmp_path / "hang.claimed").exists(), 120, "a worker to claim job 1")
+        wait_for(lambda: (tmp_path / "hang.claimed").exists(), 300, "a worker to claim job 1")
         stuck_pid = int((tmp_path / "hang.claimed").read_text())
         stuck = next(w for w in workers if w.pid == stuck_pid)
 
         # The workers answer their health checks while they work.
-        wait_for(lambda: len(list(tmp_path.glob("ready-*"))) == WORKERS, 60, "ready files")
+        wait_for(lambda: len(list(tmp_path.glob("ready-*"))) == WORKERS, 300, "ready files")
         port = int((tmp_path / f"ready-{stuck_pid}").read_text().split()[1])
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10) as resp:
             body = json.loads(resp.read())
@@ -109,7 +109,7 @@ def test_three_workers_share_100_jobs_and_take_over_a_killed_one(
         def all_done() -> bool:
             return all(job.status == "done" for job in job_rows(db_url))
 
-        wait_for(all_done, 180, "all jobs done")
+        wait_for(all_done, 300, "all jobs done")
         assert time.monotonic() - killed_at >= STALE_AFTER_S * 0.9  # not before it went stale
     finally:
         for worker in workers:
