@@ -25,6 +25,7 @@ from api.records.report_rules import REPORT_SECTIONS
 from api.settings import Settings
 from assistant.agent.runner import InvestigationRunner
 from assistant.chat import ChatService
+from assistant.llm.generation import interrupt_all
 from ingestion.pipeline import IngestOptions, ingest_paths
 from ingestion.report import FileStatus
 from retrieval.embedding import Embedder
@@ -152,5 +153,6 @@ def production_services(settings: Settings) -> Iterator[ProductionServices]:
                 ChatService(context.chat_model, context.searcher, context.verifier)
             ),
             ingest=IndexDocumentIngestor(store, embedder, options, threading.Lock()),
+            interrupt=interrupt_all,
         )
         yield ProductionServices(handlers, IndexEvidence(context.searcher, context.similar))

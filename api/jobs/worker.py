@@ -40,6 +40,8 @@ class JobHandlers:
     draft: DraftRunner | None = None
     chat: ChatResponder | None = None
     ingest: DocumentIngestor | None = None
+    # Called once when the worker stops: ends in-flight model calls so shutdown is prompt.
+    interrupt: Callable[[], None] | None = None
 
     def kinds(self) -> set[JobKind]:
         configured = {
@@ -87,9 +89,12 @@ class JobWorker:
             self._threads.append(thread)
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop claiming; a job still running keeps its claim and resumes after a restart."""
+        """Stop claiming and interrupt running model calls. A job cut short this way is
+        handed back (pending, attempt not counted), so it resumes after a restart."""
         self._stop.set()
         self._wake.set()
+        if self.handlers.interrupt is not None:
+            self.handlers.interrupt()
         for thread in self._threads:
             thread.join(timeout_s)
         self._threads.clear()
@@ -142,6 +147,15 @@ class JobWorker:
     def _heartbeat(self, job_id: int) -> _Heartbeat:
         return _Heartbeat(self, job_id, max(0.5, self.limits.stale_after_s / 4))
 
+    def _hand_back_if_stopping(self, job_id: int) -> bool:
+        """During shutdown a failure is the interruption itself: release the claim instead."""
+        if not self._stop.is_set():
+            return False
+        with self.db.write() as session:
+            released = jobs.release(session, job_id, self.worker_id)
+        log.info("job %s interrupted by shutdown; released=%s", job_id, released)
+        return True
+
     def _finish_failed(
         self, job_id: int, error: str, on_failure: Callable[[Session], None]
     ) -> None:
@@ -169,6 +183,8 @@ class JobWorker:
         try:
             result = runner.draft(request)
         except Exception as exc:
+            if self._hand_back_if_stopping(job_id):
+                return
             log.exception("draft runner failed for %s", investigation_id)
             error = f"draft runner failed: {type(exc).__name__}: {exc}"
         else:
@@ -221,6 +237,8 @@ class JobWorker:
         try:
             reply = responder.answer(request)
         except Exception as exc:
+            if self._hand_back_if_stopping(job_id):
+                return
             log.exception("chat responder failed for message %s", message_id)
             self._finish_failed(job_id, f"{type(exc).__name__}: {exc}", lambda _s: None)
             return

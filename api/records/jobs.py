@@ -145,6 +145,32 @@ def finish(
     return True
 
 
+def release(session: Session, job_id: int, worker_id: str) -> bool:
+    """Hand a claimed job back (pending, this attempt not counted): its worker is shutting
+    down and interrupted it. False if the claim was no longer ours."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.claimed_by == worker_id, Job.status == JobStatus.running.value)
+        .values(
+            status=JobStatus.pending.value,
+            claimed_by=None,
+            attempts=Job.attempts - 1,
+        )
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    audit.append(
+        session,
+        audit.SYSTEM,
+        entity="job",
+        entity_id=str(job_id),
+        action="released",
+        reason="worker shutting down",
+        new={"worker": worker_id},
+    )
+    return True
+
+
 def fail_exhausted(session: Session, max_attempts: int, stale_after_s: float) -> list[Job]:
     """Running jobs whose worker died on every attempt: mark them failed (returned)."""
     stale_before = utc_now() - timedelta(seconds=stale_after_s)

@@ -40,6 +40,22 @@ from assistant.llm.structured import (
 )
 
 _ROLES = frozenset({"system", "user", "assistant"})
+_interrupted = threading.Event()
+
+
+def interrupt_all() -> None:
+    """Stop every generation in this process at its next token (shutdown): each running or
+    waiting request raises `LlmCancelledError`, and new ones are refused until
+    `clear_interrupt()`."""
+    _interrupted.set()
+
+
+def clear_interrupt() -> None:
+    _interrupted.clear()
+
+
+def interrupted() -> bool:
+    return _interrupted.is_set()
 
 
 @dataclass(frozen=True)
@@ -72,9 +88,11 @@ class GenerationRequest:
         return self.deadline - time.monotonic()
 
     def check(self) -> None:
-        """Raise if the caller cancelled or the deadline passed."""
+        """Raise if the caller cancelled, the process is shutting down or the deadline passed."""
         if self.cancel is not None and self.cancel.is_set():
             raise LlmCancelledError("completion cancelled by the caller")
+        if _interrupted.is_set():
+            raise LlmCancelledError("completion interrupted: the process is shutting down")
         remaining = self.remaining_s()
         if remaining is not None and remaining <= 0:
             raise LlmTimeoutError(f"completion did not finish within {self.timeout_s:g} s")

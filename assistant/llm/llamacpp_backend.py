@@ -19,7 +19,13 @@ from typing import Any
 from assistant.llm.base import Message, ModelInfo, SamplingParams
 from assistant.llm.config import LlmConfig
 from assistant.llm.errors import LlmError
-from assistant.llm.generation import BackendEvent, GenerationRequest, StreamEnd, StreamingChatModel
+from assistant.llm.generation import (
+    BackendEvent,
+    GenerationRequest,
+    StreamEnd,
+    StreamingChatModel,
+    interrupted,
+)
 from assistant.llm.model_files import get_spec, require_installed
 
 
@@ -51,7 +57,7 @@ class _TokenMeter:
         request = self.request
         if request is None:
             return False
-        if request.cancel is not None and request.cancel.is_set():
+        if interrupted() or (request.cancel is not None and request.cancel.is_set()):
             return True
         remaining = request.remaining_s()
         return remaining is not None and remaining <= 0

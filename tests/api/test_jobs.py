@@ -232,3 +232,42 @@ def test_chat_messages_are_stored_and_answered_through_the_seam(
     assert reply["reply_to"] == asked.json()["id"]
     assert "2 turn(s); you asked: Is batch B26-0815 affected?" in reply["content"]
     assert "event_description" in reply["content"]
+
+
+class InterruptibleRunner:
+    """Blocks inside `draft` like a long model call until the worker interrupts it."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.interrupted = threading.Event()
+
+    def draft(self, request: DraftRequest) -> DraftResult:
+        self.started.set()
+        if not self.interrupted.wait(20):
+            raise AssertionError("the worker never interrupted the draft")
+        from assistant.llm.errors import LlmCancelledError
+
+        raise LlmCancelledError("completion interrupted: the process is shutting down")
+
+
+def test_shutdown_interrupts_a_running_draft_and_hands_the_job_back(
+    build_client: AppBuilder, seeded: Seeded, db_url: str
+) -> None:
+    runner = InterruptibleRunner()
+    handlers = JobHandlers(draft=runner, interrupt=runner.interrupted.set)
+    with build_client(handlers=handlers) as client:
+        accepted = post(client, seeded, "SHUTDOWN-1")
+        assert runner.started.wait(20)
+        stopping = time.monotonic()
+    assert time.monotonic() - stopping < 5  # shutdown did not wait for the draft to finish
+    assert status_of(db_url, accepted["investigation_id"]) == ("drafting", None)
+    db = Database(db_url)
+    with db.read() as session:
+        job = session.scalars(
+            select(Job).where(Job.investigation_id == accepted["investigation_id"])
+        ).one()
+        assert (job.status, job.attempts, job.claimed_by, job.error) == ("pending", 0, None, None)
+    db.dispose()
+    # The next process drafts it as if nothing happened.
+    with build_client(handlers=JobHandlers(draft=FakeDeterministicDraftRunner())):
+        wait_status(db_url, accepted["investigation_id"], "awaiting_review")

@@ -176,3 +176,17 @@ def test_config_refuses_inconsistent_values() -> None:
         LlmConfig(backend="ollama")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="threads"):
         LlmConfig(threads=0)
+
+
+def test_interrupt_all_cancels_generation_until_cleared() -> None:
+    from assistant.llm.errors import LlmCancelledError
+    from assistant.llm.generation import clear_interrupt, interrupt_all
+
+    model = FakeChatModel(["first reply", "second reply"])
+    interrupt_all()
+    try:
+        with pytest.raises(LlmCancelledError, match="shutting down"):
+            model.complete([user("hello")])
+    finally:
+        clear_interrupt()
+    assert model.complete([user("hello")]).text == "first reply"
