@@ -6,13 +6,15 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.auth.api_csrf import require_api_csrf
 from api.config import ApiConfig
 from api.evidence import EvidenceIndex
 from api.jobs.worker import JobHandlers, JobWorker, WorkerLimits
+from api.limits import RequestLimits
 from api.middleware import BodySizeLimit
 from api.probes import default_probes
 from api.records import accounts, migrate
@@ -90,13 +92,14 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.devia = state
+    app.state.devia_limits = RequestLimits.from_config(api_config)
 
     @app.exception_handler(RecordsError)
     async def records_error(_request: Request, exc: RecordsError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
 
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_api_csrf)])
     for module in (auth, events, investigations, reviews, exports, audit, documents, search):
         api.include_router(module.router)
     app.include_router(api)

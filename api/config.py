@@ -32,6 +32,10 @@ class ApiConfig:
     job_poll_interval_s: float = 1.0
     run_worker: bool = True
     investigation_due_days: int = 30
+    # Per-user limits (api/limits.py): chat questions (token bucket) and drafts in flight.
+    chat_per_minute: float = 10.0
+    chat_burst: int = 5
+    drafts_per_user: int = 3
 
     @property
     def uploads_dir(self) -> Path:
@@ -53,6 +57,9 @@ class ApiConfig:
             "run_worker": settings.run_worker,
             "job_stale_after_s": settings.job_stale_after_s,
             "job_max_attempts": settings.job_max_attempts,
+            "chat_per_minute": settings.chat_rate_per_minute,
+            "chat_burst": settings.chat_burst,
+            "drafts_per_user": settings.max_drafts_in_flight_per_user,
         }
         values.update(overrides)
         return cls(**values)

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # Limits.
     max_upload_bytes: int = 100 * 1024 * 1024
     max_request_body_bytes: int = 1 * 1024 * 1024
+    chat_rate_per_minute: float = 10.0  # chat questions a user may ask a minute (after a burst)
+    chat_burst: int = 5
+    max_drafts_in_flight_per_user: int = 3  # investigations a user opened/restarted still drafting
 
     @field_validator("index")
     @classmethod

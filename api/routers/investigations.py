@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import Session
 
 from api.auth.deps import EditorDep, InvestigatorDep, StateDep, UserDep
+from api.limits import LimitsDep
 from api.records import investigations, jobs
 from api.records.canonical import utc_now
 from api.records.errors import Forbidden
@@ -70,11 +71,12 @@ def list_investigations(
 
 @router.post("", status_code=201, response_model=InvestigationDetail)
 def open_manual(
-    body: ManualInvestigationIn, state: StateDep, principal: InvestigatorDep
+    body: ManualInvestigationIn, state: StateDep, principal: InvestigatorDep, limits: LimitsDep
 ) -> InvestigationDetail:
     if body.site not in principal.sites:
         raise Forbidden(f"you are not assigned to site {body.site!r}")
     with state.db.write() as session:
+        limits.check_drafts(session, principal.actor)
         investigation, job = investigations.create(
             session,
             principal.actor,
@@ -112,9 +114,14 @@ def get_investigation(
 
 @router.post("/{investigation_id}/redraft", status_code=202, response_model=JobOut)
 def redraft(
-    investigation_id: InvestigationId, body: RedraftIn, state: StateDep, principal: InvestigatorDep
+    investigation_id: InvestigationId,
+    body: RedraftIn,
+    state: StateDep,
+    principal: InvestigatorDep,
+    limits: LimitsDep,
 ) -> JobOut:
     with state.db.write() as session:
+        limits.check_drafts(session, principal.actor)
         job = investigations.redraft(session, principal, investigation_id, body.reason)
         out = JobOut.of(job)
     state.worker.wake()
@@ -223,11 +230,16 @@ def list_chat(
 
 @router.post("/{investigation_id}/chat", status_code=201, response_model=ChatOut)
 def post_chat(
-    investigation_id: InvestigationId, body: ChatIn, state: StateDep, principal: UserDep
+    investigation_id: InvestigationId,
+    body: ChatIn,
+    state: StateDep,
+    principal: UserDep,
+    limits: LimitsDep,
 ) -> ChatOut:
     """Store a question; when a chat responder is configured, an answer job is queued."""
     if principal.role is Role.admin:
         raise Forbidden("admins do not take part in investigations")
+    limits.check_chat(principal.username)
     answer = state.handlers.chat is not None
     with state.db.write() as session:
         message = investigations.add_chat_message(

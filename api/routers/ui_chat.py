@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from api.auth.deps import StateDep
 from api.jobs.protocols import ChatRequest, ChatTurn
+from api.limits import LimitsDep
 from api.records import investigations
 from api.records.accounts import Principal
 from api.records.errors import Forbidden, NotFound
@@ -54,10 +55,12 @@ def ask(
     investigation_id: InvestigationId,
     state: StateDep,
     user: PageUserDep,
+    limits: LimitsDep,
     question: Annotated[str, Form(min_length=1, max_length=8000)],
 ) -> Response:
     if user.role is Role.admin:
         raise Forbidden("admins do not take part in investigations")
+    limits.check_chat(user.username)
     with state.db.write() as session:
         message = investigations.add_chat_message(session, user, investigation_id, question)
         message_id = message.id

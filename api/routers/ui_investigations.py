@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth.deps import StateDep
+from api.limits import LimitsDep, TooManyRequests
 from api.records import investigations
 from api.records.accounts import Principal
 from api.records.errors import Forbidden, RecordsError
@@ -340,6 +341,7 @@ def redraft(
     investigation_id: InvestigationId,
     state: StateDep,
     user: PageUserDep,
+    limits: LimitsDep,
     reason: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     try:
@@ -348,11 +350,16 @@ def redraft(
         if not reason.strip():
             raise Forbidden("give a reason for restarting the draft")
         with state.db.write() as session:
+            limits.check_drafts(session, user.actor)
             investigations.redraft(session, user, investigation_id, reason.strip())
     except RecordsError as exc:
         return _page(
             request, state, user, investigation_id, error=exc.message, status_code=exc.status_code
         )
+    except TooManyRequests as exc:
+        page = _page(request, state, user, investigation_id, error=exc.detail, status_code=429)
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
     state.worker.wake()
     return _back(investigation_id, "redraft")
 

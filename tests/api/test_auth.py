@@ -12,6 +12,7 @@ from sqlalchemy import update
 from api.records.canonical import utc_now
 from api.records.db import Database
 from api.records.models import Session as LoginSession
+from api.web.csrf import token_for_session
 from tests.api.conftest import (
     OTHER_SITE,
     PASSWORD,
@@ -53,7 +54,10 @@ def test_login_sets_a_hardened_cookie_and_logout_ends_it(
     assert response.json()["sites"] == [SITE]
     token = client.cookies.get("devia_session")
     assert client.get("/api/v1/auth/me").json()["role"] == "investigator"
-    assert client.post("/api/v1/auth/logout").status_code == 204
+    logout = client.post(
+        "/api/v1/auth/logout", headers={"X-CSRF-Token": token_for_session(token or "")}
+    )
+    assert logout.status_code == 204
     client.cookies.set("devia_session", token or "")
     ended = client.get("/api/v1/auth/me")
     assert ended.status_code == 401 and "ended session" in ended.json()["detail"]

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.jobs.protocols import IngestRequest
 from api.jobs.worker import JobHandlers
+from api.web.csrf import token_for_session
 from tests.api.conftest import OTHER_SITE, SITE, AppBuilder, Seeded, count_rows, login, seed
 
 
@@ -40,6 +41,8 @@ def client(
 ) -> Iterator[TestClient]:
     with build_client(handlers=JobHandlers(ingest=ingestor), max_upload_bytes=10_000) as c:
         login(c, seeded.investigator)
+        # A raw-body upload with the session cookie needs the page's CSRF token (api_csrf).
+        c.headers["X-CSRF-Token"] = token_for_session(c.cookies["devia_session"])
         yield c
 
 
