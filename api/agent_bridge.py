@@ -70,6 +70,7 @@ class IndexDocumentIngestor:
         options = replace(
             self._options,
             site=request.site,
+            force_site=True,
             doc_type=DocType(request.doc_type) if request.doc_type else None,
         )
         with self._lock:

@@ -68,6 +68,9 @@ class IngestOptions:
     state_path: Path | None = None  # registry SQLite file; None: in memory
     doc_type: Any = None  # a DocType forces the type of every document
     site: str | None = None  # site of documents and records that name none
+    # Uploads: `site` is the uploader's and wins over any site the file names (no tenant may
+    # write into another site's or the shared part of the index).
+    force_site: bool = False
     mapping: Mapping | None = None  # field mapping for foreign QMS exports
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     patterns: MetadataPatterns = field(default_factory=MetadataPatterns)
@@ -191,6 +194,8 @@ class _Ingestor:
                 doc_type=self.options.doc_type,
                 default_site=self.options.site,
             )
+            if self.options.force_site and self.options.site:
+                meta.site = self.options.site
         outcome = FileOutcome(shown, FileStatus.INGESTED, doc_ids=[meta.doc_id])
         outcome.pages = len(parsed.pages)
         outcome.notes = list(parsed.notes)
@@ -359,6 +364,8 @@ class _Ingestor:
             prepared: list[tuple[str, Any, list[dict[str, Any]], list[str]]] = []
             for row, record in records:
                 meta = record_metadata(record, self.options.site)
+                if self.options.force_site and self.options.site:
+                    meta.site = self.options.site
                 from llama_index.core import Document as LlamaDocument
 
                 content = LlamaDocument(text=repr(sorted(record.items())), id_=meta.doc_id).hash
