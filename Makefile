@@ -99,8 +99,20 @@ test-postgres: install
 	@test -n "$(DEVIA_TEST_DB_URL)" || { echo "set DEVIA_TEST_DB_URL (see .ci/postgres.sh)"; exit 2; }
 	DEVIA_TEST_DB_URL="$(DEVIA_TEST_DB_URL)" $(BIN)/python -m pytest -q tests/api tests/deploy
 
+# Every suite; each run is kept as $(DATA_DIR)/eval/<suite>/<UTC time>.json, then
+# `devia eval report` renders $(DATA_DIR)/eval/report/report.{md,html} with deltas and plots.
+# Model-based suites use the configured model (default 1.5B); faithfulness judges a sample.
+EVAL_FAITHFULNESS_LIMIT ?= 6
 eval: models
-	$(BIN)/devia eval recalls --json $(DATA_DIR)/eval/recalls.json
+	stamp=$$(date -u +%Y%m%dT%H%M%SZ) && \
+	$(BIN)/devia eval recalls --json $(DATA_DIR)/eval/recalls/$$stamp.json && \
+	$(BIN)/devia eval claims --json $(DATA_DIR)/eval/claims/$$stamp.json && \
+	$(BIN)/devia eval plant --json $(DATA_DIR)/eval/plant/$$stamp.json
+	$(BIN)/devia eval cfr-qa
+	$(BIN)/devia eval di-qa
+	$(BIN)/devia eval q3c-tables
+	$(BIN)/devia eval faithfulness --limit $(EVAL_FAITHFULNESS_LIMIT)
+	$(BIN)/devia eval report
 
 bench: models
 	$(BIN)/devia bench llm --json $(DATA_DIR)/bench/llm.json

@@ -11,6 +11,9 @@ import typer
 from api.cli import (
     claims_cmd,
     demo_cmd,
+    eval_cfr_cmd,
+    eval_docqa_cmd,
+    eval_report_cmd,
     index_cmd,
     ingest_cmd,
     investigate_cmd,
@@ -34,6 +37,11 @@ eval_app = typer.Typer(help="Evaluation suites on real public data; --json write
 eval_app.command("recalls")(similar_cmd.eval_recalls)
 eval_app.command("claims")(claims_cmd.eval_claims)
 eval_app.command("plant")(investigate_cmd.eval_plant)
+eval_app.command("cfr-qa")(eval_cfr_cmd.eval_cfr_qa)
+eval_app.command("di-qa")(eval_docqa_cmd.eval_di_qa)
+eval_app.command("q3c-tables")(eval_docqa_cmd.eval_q3c_tables)
+eval_app.command("faithfulness")(eval_docqa_cmd.eval_faithfulness)
+eval_app.command("report")(eval_report_cmd.eval_report)
 
 bench_app = typer.Typer(help="Benchmarks (medians of several runs); --json writes metrics.")
 bench_app.command("llm")(llm_cmd.bench_llm)
