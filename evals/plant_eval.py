@@ -198,6 +198,38 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
 
 
 Runner = Callable[[Scenario], dict[str, Any]]  # scenario -> final graph state at review
+Ranker = Callable[[Scenario], list[str]]  # scenario -> similar record ids, best first
+
+
+def score_retrieval(
+    scenarios: Sequence[Scenario], rank: Ranker
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """The similar-event step alone (no model): gold related / same-equipment deviations
+    among the first 5 records the agent would cite."""
+    rows: list[dict[str, Any]] = []
+    timings: list[float] = []
+    for scenario in scenarios:
+        started = time.perf_counter()
+        ranked = rank(scenario)
+        timings.append((time.perf_counter() - started) * 1000)
+        rows.append(
+            {
+                "event_id": scenario.event_id,
+                "top5": ranked[:5],
+                "related_recall@5": _recall_at(ranked, scenario.gold["related_deviation_ids"]),
+                "same_equipment_recall@5": _recall_at(
+                    ranked, scenario.gold["same_equipment_deviation_ids"]
+                ),
+                "search_ms": round(timings[-1], 2),
+            }
+        )
+    metrics = {
+        "scenarios": float(len(rows)),
+        "related_recall@5": _mean(rows, "related_recall@5"),
+        "same_equipment_recall@5": _mean(rows, "same_equipment_recall@5"),
+        "search_ms_median": statistics.median(timings) if timings else float("nan"),
+    }
+    return metrics, rows
 
 
 def run_plant_eval(

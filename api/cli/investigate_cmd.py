@@ -169,6 +169,12 @@ def eval_plant(
     ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 7,
     sections: Annotated[str | None, typer.Option("--sections", help="Comma-separated.")] = None,
+    retrieval_only: Annotated[
+        bool,
+        typer.Option(
+            "--retrieval-only", help="Score the similar-event step only (no model loaded)."
+        ),
+    ] = False,
 ) -> None:
     """The agent over the demo-plant scenarios: citations, quotes, recall, SOP, 6M."""
     from langgraph.checkpoint.memory import InMemorySaver
@@ -182,6 +188,11 @@ def eval_plant(
         work = Path(tmp)
         plant = _plant(plant_dir, seed, work)
         scenarios = load_scenarios(plant)[:limit]
+        if retrieval_only:
+            metrics, rows = _plant_retrieval(settings, plant, work, scenarios)
+            _print_metrics(metrics)
+            write_result(json_out, metrics, model=None, scenarios=rows)
+            return
         with _plant_context(settings, plant, work, sections) as context:
             runner = InvestigationRunner(context, InMemorySaver())
 
@@ -192,11 +203,42 @@ def eval_plant(
 
             metrics, rows = run_plant_eval(scenarios, run, progress=err.print)
             model = context.chat_model.info.as_dict()
+    _print_metrics(metrics)
+    write_result(json_out, metrics, model=model, scenarios=rows)
+
+
+def _print_metrics(metrics: dict[str, float]) -> None:
     table = Table("metric", "value")
     for name, value in metrics.items():
         table.add_row(name, f"{value:.3f}")
     console.print(table)
-    write_result(json_out, metrics, model=model, scenarios=rows)
+
+
+def _plant_retrieval(
+    settings: Settings, plant: Path, work: Path, scenarios: list[Any]
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """The similar-event step as the agent runs it (same payload normalisation and query)."""
+    from assistant.agent.anomaly import normalise_event
+    from evals.plant_eval import ingest_corpus, plant_paths, score_retrieval
+    from retrieval.embedding import SentenceTransformerEmbedder
+    from retrieval.similar import EventQuery, SimilarEventFinder
+    from retrieval.store.factory import open_store
+
+    embedder = SentenceTransformerEmbedder(settings.embed_model_path, settings.embed_batch_size)
+    store = open_store("edge", work / "index")
+    try:
+        err.print("indexing the demo plant ...")
+        ingest_corpus(plant_paths(plant), store, embedder)
+        finder = SimilarEventFinder(store, embedder)
+
+        def rank(scenario: Any) -> list[str]:
+            anomaly = normalise_event({"payload": scenario.payload})
+            query = EventQuery.from_payload(anomaly.as_payload(), ["SITE-A"])
+            return [event.doc_id for event in finder.find(query, limit=10).events]
+
+        return score_retrieval(scenarios, rank)
+    finally:
+        store.close()
 
 
 def bench_draft(
@@ -228,8 +270,5 @@ def bench_draft(
 
             metrics, _ = run_bench(run, runs)
             model = context.chat_model.info.as_dict()
-    table = Table("metric", "value")
-    for name, value in metrics.items():
-        table.add_row(name, f"{value:.3f}")
-    console.print(table)
+    _print_metrics(metrics)
     write_result(json_out, metrics, model=model, scenario=chosen.event_id)
