@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from api.auth.deps import AuditReaderDep, StateDep
@@ -51,9 +51,13 @@ def _query(
     after_seq: int,
 ) -> Select[AuditEntry]:
     query = select(AuditEntry).where(AuditEntry.seq > after_seq)
-    # Admins see the whole trail; QA approvers the entries of their own sites.
-    if principal.role is not Role.admin:
-        query = query.where(AuditEntry.site.in_(sorted(principal.sites)))
+    # Entries of the caller's own sites only: an entry carries its site's data (chat text,
+    # edited sections), so another client's trail stays hidden even from an admin assigned
+    # elsewhere. Admins also see the entries of no site (accounts, configuration).
+    own = AuditEntry.site.in_(sorted(principal.sites))
+    query = query.where(
+        or_(own, AuditEntry.site.is_(None)) if principal.role is Role.admin else own
+    )
     for column, value in (
         (AuditEntry.entity, entity),
         (AuditEntry.entity_id, entity_id),

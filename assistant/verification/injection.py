@@ -60,6 +60,13 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
             r"|^\s*(?:system|assistant)\s*:"
         ),
         "respond_only": r"\b(?:respond|reply|answer|output) (?:only|solely) with\b",
+        # Data leaving through the reader: a markdown image that a renderer would fetch,
+        # or a request to send something to a URL (a plain URL citation stays quiet).
+        "exfiltration_link": (
+            r"!\[[^\]]{0,100}\]\(\s*https?://"
+            r"|\b(?:send|post|upload|forward|transmit|exfiltrate|email|submit)\b[^.]{0,80}?"
+            r"\bto\s+https?://"
+        ),
     }.items()
 }
 
