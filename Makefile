@@ -27,7 +27,7 @@ export DEVIA_DATA_DIR ?= $(DATA_DIR)
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF
 LLAMA_VERSION := 0.3.36
 
-.PHONY: help install models models-test demo ingest-demo run serve test test-only test-postgres lint eval bench lock clean browser
+.PHONY: help install models models-test demo ingest-demo run serve test test-only test-postgres lint eval bench lock clean browser sbom
 
 help:
 	@echo "make run    - install, provision the model, ingest the demo plant, serve on :8000"
@@ -35,6 +35,7 @@ help:
 	@echo "make lint   - ruff + mypy"
 	@echo "make eval   - full evaluation suites (see README)"
 	@echo "make bench  - benchmarks (see README)"
+	@echo "make sbom   - CycloneDX SBOM of the installed, pinned dependencies ($(DATA_DIR)/sbom.cdx.json)"
 
 $(STAMPS)/venv:
 	$(PYTHON) -m venv $(VENV)
@@ -122,6 +123,14 @@ lock:
 	rm -rf /tmp/devia-lock-venv && $(PYTHON) -m venv /tmp/devia-lock-venv
 	/tmp/devia-lock-venv/bin/pip install -q torch==2.13.0 && /tmp/devia-lock-venv/bin/pip install -q -r requirements.in
 	/tmp/devia-lock-venv/bin/pip freeze --exclude-editable | grep -v -i '^llama.cpp.python' > requirements.lock
+
+# Software bill of materials (CycloneDX JSON) of the environment installed from requirements.lock
+# (plus llama-cpp-python, compiled from source); tests/security/test_sbom.py checks it.
+sbom: install
+	mkdir -p $(DATA_DIR)
+	$(BIN)/cyclonedx-py environment $(BIN)/python --pyproject pyproject.toml --of JSON \
+		--output-reproducible --validate -o $(DATA_DIR)/sbom.cdx.json
+	@echo "SBOM: $(DATA_DIR)/sbom.cdx.json"
 
 clean:
 	rm -rf $(VENV) $(DATA_DIR)
