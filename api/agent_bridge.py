@@ -123,14 +123,13 @@ class ProductionServices:
 def production_services(settings: Settings) -> Iterator[ProductionServices]:
     """Open the index, the embedder and the model once; build the three job handlers and the
     evidence index the search endpoints read."""
-    from api.backends import checkpoint_target, open_index
+    from api.backends import checkpoint_target, open_embedder, open_index
     from api.cli.llm_cmd import llm_config_from_settings
     from assistant.agent.checkpoint import open_checkpointer
     from assistant.agent.context import build_agent_context, default_scorer
     from assistant.llm.config import build_chat_model
-    from retrieval.embedding import SentenceTransformerEmbedder
 
-    embedder = SentenceTransformerEmbedder(settings.embed_model_path, settings.embed_batch_size)
+    embedder = open_embedder(settings)
     with ExitStack() as stack:
         store = open_index(settings)  # a Qdrant server: with its shards, replicas, API key
         stack.callback(store.close)

@@ -10,7 +10,15 @@ from pathlib import Path
 from sqlalchemy import make_url
 
 from api.settings import Settings
+from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.store.base import IndexStore
+
+
+def open_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """The configured embedding model (DEVIA_EMBED_MODEL_PATH, _BATCH_SIZE, _PRECISION)."""
+    return SentenceTransformerEmbedder(
+        settings.embed_model_path, settings.embed_batch_size, settings.embed_precision
+    )
 
 
 def open_index(

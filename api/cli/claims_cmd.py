@@ -31,9 +31,9 @@ console = Console()
 
 
 def _embedder_factory(settings: Settings) -> Embedder:
-    from retrieval.embedding import SentenceTransformerEmbedder  # loads torch: import late
+    from api.backends import open_embedder
 
-    return SentenceTransformerEmbedder(settings.embed_model_path, settings.embed_batch_size)
+    return open_embedder(settings)
 
 
 def _fmt(value: float) -> str:

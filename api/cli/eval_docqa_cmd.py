@@ -52,9 +52,9 @@ def _fmt(value: Any) -> str:
 
 
 def _embedder(settings: Settings) -> Any:
-    from retrieval.embedding import SentenceTransformerEmbedder
+    from api.backends import open_embedder
 
-    return SentenceTransformerEmbedder(settings.embed_model_path, settings.embed_batch_size)
+    return open_embedder(settings)
 
 
 def _verifier(embedder: Any) -> Any:

@@ -52,11 +52,9 @@ def _options(
 
 
 def _embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    from retrieval.embedding import SentenceTransformerEmbedder
+    from api.backends import open_embedder
 
-    return SentenceTransformerEmbedder(
-        settings.embed_model_path, batch_size=settings.embed_batch_size
-    )
+    return open_embedder(settings)
 
 
 def ingest(

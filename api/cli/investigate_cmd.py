@@ -137,14 +137,14 @@ def _plant(plant_dir: Path | None, seed: int, work: Path) -> Path:
 def _plant_context(
     settings: Settings, plant: Path, work: Path, sections: str | None
 ) -> Iterator[Any]:
+    from api.backends import open_embedder
     from assistant.agent.context import build_agent_context, default_scorer
     from assistant.agent.sections import DEFAULT_SECTIONS
     from assistant.llm import build_chat_model
     from evals.plant_eval import ingest_corpus, plant_paths
-    from retrieval.embedding import SentenceTransformerEmbedder
     from retrieval.store.factory import open_store
 
-    embedder = SentenceTransformerEmbedder(settings.embed_model_path, settings.embed_batch_size)
+    embedder = open_embedder(settings)
     store = open_store("edge", work / "index")
     try:
         err.print("indexing the demo plant ...")
@@ -218,13 +218,13 @@ def _plant_retrieval(
     settings: Settings, plant: Path, work: Path, scenarios: list[Any]
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """The similar-event step as the agent runs it (same payload normalisation and query)."""
+    from api.backends import open_embedder
     from assistant.agent.anomaly import normalise_event
     from evals.plant_eval import ingest_corpus, plant_paths, score_retrieval
-    from retrieval.embedding import SentenceTransformerEmbedder
     from retrieval.similar import EventQuery, SimilarEventFinder
     from retrieval.store.factory import open_store
 
-    embedder = SentenceTransformerEmbedder(settings.embed_model_path, settings.embed_batch_size)
+    embedder = open_embedder(settings)
     store = open_store("edge", work / "index")
     try:
         err.print("indexing the demo plant ...")

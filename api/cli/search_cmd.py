@@ -21,9 +21,9 @@ _DATE = ["%Y-%m-%d"]
 
 
 def _embedder(settings: Settings) -> Embedder:
-    from retrieval.embedding import SentenceTransformerEmbedder  # loads torch: import late
+    from api.backends import open_embedder
 
-    return SentenceTransformerEmbedder(settings.embed_model_path, settings.embed_batch_size)
+    return open_embedder(settings)
 
 
 def _snippet(text: str, width: int = 160) -> str:

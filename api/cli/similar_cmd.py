@@ -13,10 +13,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.backends import open_embedder
 from api.settings import Settings
 from evals.recalls import DEFAULT_CORPUS, DEFAULT_QUERIES, FIELDS, RecallsConfig
 from evals.result_file import write_result
-from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.recurrence import RecurrenceReport, assess_recurrence
 from retrieval.similar import EventQuery, SimilarQueryError, SimilarResult
 
@@ -63,7 +63,7 @@ def similar(
     except SimilarQueryError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    embedder = SentenceTransformerEmbedder(settings.embed_model_path, settings.embed_batch_size)
+    embedder = open_embedder(settings)
     api_key = settings.index_api_key.get_secret_value() if settings.index_api_key else None
     store = open_store(
         settings.index,
@@ -145,7 +145,7 @@ def eval_recalls(
     settings = Settings()
     config = RecallsConfig(corpus=corpus, queries=queries, field=field, strict=strict, limit=limit)
     started = time.perf_counter()
-    embedder = SentenceTransformerEmbedder(settings.embed_model_path, settings.embed_batch_size)
+    embedder = open_embedder(settings)
     try:
         with console.status("ingesting the historical events and ranking"):
             run = run_recalls(config, embedder, lambda d: open_store(index, d))

@@ -210,3 +210,21 @@ def test_real_embedder_ranks_the_relevant_record_first(tmp_path: Path) -> None:
         store.close()
     assert result.hits[0].doc_id == "DEV-2023-0042"
     assert result.embed_ms > 0
+
+
+@pytest.mark.embedder
+def test_bf16_and_fp32_embeddings_are_interchangeable() -> None:
+    from retrieval.embedding import SentenceTransformerEmbedder, native_bf16
+
+    texts = [chunk.text for chunk in CHUNKS[:6]]
+    fp32 = SentenceTransformerEmbedder(precision="fp32")
+    bf16 = SentenceTransformerEmbedder(precision="bf16")
+    auto = SentenceTransformerEmbedder()
+    assert (fp32.precision, bf16.precision) == ("fp32", "bf16")
+    assert auto.precision == ("bf16" if native_bf16() else "fp32")
+    a, b = fp32.embed(texts), bf16.embed(texts)
+    assert a.dtype == b.dtype == np.float32
+    cosines = np.sum(a * b, axis=1)
+    assert cosines.min() > 0.995  # same index, either precision
+    # ranking agrees: each text's nearest neighbour among the others is the same
+    assert (np.argsort(-(a @ a.T), axis=1)[:, 1] == np.argsort(-(b @ a.T), axis=1)[:, 1]).all()
