@@ -23,7 +23,7 @@ from evals.judge_server import LocalServer, local_llama_server
 
 pytestmark = pytest.mark.model
 THRESHOLDS = Path(__file__).parents[2] / "evals" / "thresholds_qa.json"
-THREADS = 1  # see tests/llm/conftest.py: oversubscribed cores slow llama.cpp by 10x
+THREADS = 2  # the server has the cores to itself while the test waits on it (CI runs serially)
 
 
 @pytest.fixture(scope="module")
