@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 ROOT = Path(__file__).resolve().parents[2]
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;#]+)")
@@ -68,7 +69,7 @@ def test_sbom_lists_every_pinned_package(tmp_path: Path) -> None:
     for name, version in pins.items():
         purl = components[name]["purl"]
         assert purl.startswith("pkg:pypi/"), purl
-        purl_name, _, purl_version = purl.removeprefix("pkg:pypi/").partition("@")
+        purl_name, _, purl_version = unquote(purl.removeprefix("pkg:pypi/")).partition("@")
         assert normalized(purl_name) == name and purl_version.startswith(version), purl
     licensed = [c for c in bom["components"] if c.get("licenses")]
     assert len(licensed) > len(pins) // 2, "licences are missing from most components"
