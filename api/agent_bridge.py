@@ -33,6 +33,37 @@ from retrieval.index_contract import DocType
 from retrieval.store.base import IndexStore
 
 
+def manual_event(payload: dict[str, Any], site: str, investigation_id: str) -> dict[str, Any]:
+    """A person's investigation (`POST /api/v1/investigations`, `ManualInvestigationIn` as
+    stored) as the agent's free-text event (`assistant.agent.anomaly.normalise_event`)."""
+    title = str(payload.get("title") or "").strip()
+    description = str(payload.get("description") or "").strip()
+    where = ", ".join(
+        f"{label} {value}"
+        for label, value in (("area", payload.get("area")), ("line", payload.get("line")))
+        if value
+    )
+    when = payload.get("occurred_at")
+    text = ". ".join(
+        part
+        for part in (
+            title,
+            description,
+            f"Occurred at {when}" if when else "",
+            f"Location: {where}" if where else "",
+        )
+        if part
+    )
+    return {
+        "text": text,
+        "site": site,
+        "event_id": investigation_id,
+        "equipment": list(payload.get("equipment") or []),
+        "product_code": payload.get("product_code") or None,
+        "batch_id": payload.get("batch_id") or None,
+    }
+
+
 class AgentDraftRunner:
     """Drafts a report with the LangGraph agent, up to its human-review point."""
 
@@ -43,7 +74,7 @@ class AgentDraftRunner:
         event = (
             {"payload": request.payload}
             if request.source == "MES"
-            else {**request.payload, "site": request.site}
+            else manual_event(request.payload, request.site, request.investigation_id)
         )
         outcome = self._runner.start(request.investigation_id, event, [request.site])
         if outcome.report is None:

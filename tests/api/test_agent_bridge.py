@@ -7,15 +7,22 @@ Runs the real API (records store, job worker) with the real agent graph; only th
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from api.agent_bridge import AgentDraftRunner, EvidenceChatResponder, IndexDocumentIngestor
+from api.agent_bridge import (
+    AgentDraftRunner,
+    EvidenceChatResponder,
+    IndexDocumentIngestor,
+    manual_event,
+)
 from api.jobs.protocols import ChatRequest, ChatTurn, IngestRequest
 from api.jobs.worker import JobHandlers
 from api.records.report_rules import REPORT_SECTIONS
 from api.routers.ui_chat import StreamingChatResponder
+from api.schemas.investigations import ManualInvestigationIn
 from assistant.agent.checkpoint import open_checkpointer
 from assistant.agent.runner import InvestigationRunner
 from assistant.chat import ChatService
@@ -99,3 +106,48 @@ def test_document_ingestor_indexes_an_upload_and_refuses_a_corrupt_one(tmp_path:
     with pytest.raises(RuntimeError, match=r"broken\.pdf"):
         ingestor.ingest(IngestRequest("d2", "SITE-A", broken, None))
     assert store.count() == before
+
+
+def test_a_manual_investigation_as_stored_becomes_the_agents_free_text_event() -> None:
+    from assistant.agent.anomaly import normalise_event
+
+    stored = ManualInvestigationIn(
+        site="SITE-A",
+        title="Granulator torque alarm",
+        description="Impeller torque rose above 45 Nm during wet massing of batch B24-0311.",
+        occurred_at=datetime(2026, 11, 20, 8, 30, tzinfo=UTC),
+        line="L2",
+        equipment=["GR-201"],
+        product_code="PRD-0042",
+    ).model_dump(mode="json")
+    anomaly = normalise_event(manual_event(stored, "SITE-A", "inv-42"))
+    assert anomaly.source_system == "manual"
+    assert (anomaly.site, anomaly.event_id) == ("SITE-A", "inv-42")
+    assert "Granulator torque alarm" in anomaly.description
+    assert "45 Nm" in anomaly.description and "line L2" in anomaly.description
+    assert anomaly.equipment == ["GR-201"] and anomaly.product_code == "PRD-0042"
+    assert anomaly.batch_id is None  # an empty form field is no batch
+
+
+def test_a_manual_investigation_is_drafted_by_the_agent(
+    build_client: AppBuilder, db_url: str, tmp_path: Path
+) -> None:
+    users = seed(db_url, "-manual")
+    context = unit_context(tmp_path, careful_model())
+    with open_checkpointer(tmp_path / "checkpoints.sqlite") as saver:
+        handlers = JobHandlers(draft=AgentDraftRunner(InvestigationRunner(context, saver)))
+        with build_client(handlers=handlers) as client:
+            login(client, users.investigator)
+            response = client.post(
+                "/api/v1/investigations",
+                json={
+                    "site": "SITE-A",
+                    "title": "Granulator torque alarm",
+                    "description": "Impeller torque rose above limit during wet massing.",
+                    "occurred_at": "2026-11-20T08:30:00Z",
+                    "equipment": ["GR-201"],
+                },
+            )
+            assert response.status_code == 201, response.text
+            investigation_id = response.json()["id"]
+            assert wait_status(db_url, investigation_id, "awaiting_review") is None
