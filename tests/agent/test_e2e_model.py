@@ -17,14 +17,14 @@ from assistant.agent.graph import NodeFn
 from assistant.agent.report import iter_statements
 from assistant.agent.runner import InvestigationRunner
 from assistant.llm import LlmConfig, build_chat_model
-from assistant.llm.model_files import TEST_MODEL, find_installed, get_spec, install_model
+from assistant.llm.model_files import TEST_MODEL, get_spec
 from evals.plant.generator import generate_corpus
 from evals.plant_eval import ingest_corpus, load_scenarios, write_subset
 from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.store.factory import open_store
+from tests.model_location import small_model_dir
 
 pytestmark = [pytest.mark.model, pytest.mark.embedder]
-REPO_MODELS = Path(__file__).resolve().parents[2] / "var" / "models"
 
 
 class CountingModel:
@@ -42,15 +42,6 @@ class CountingModel:
         return self.inner.complete(*args, **kwargs)
 
 
-def _models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    spec = get_spec(TEST_MODEL)
-    if find_installed(spec, REPO_MODELS):
-        return REPO_MODELS
-    target = tmp_path_factory.mktemp("models")
-    install_model(spec, target)
-    return target
-
-
 def test_real_model_draft_is_cited_verified_and_survives_a_crash(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -65,7 +56,7 @@ def test_real_model_draft_is_cited_verified_and_survives_a_crash(
     llm = LlmConfig(
         backend="llamacpp",
         model=TEST_MODEL,
-        models_dir=_models_dir(tmp_path_factory),
+        models_dir=small_model_dir(tmp_path_factory),
         context_tokens=4096,
         max_tokens=400,
         threads=min(2, os.cpu_count() or 1),

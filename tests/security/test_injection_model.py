@@ -18,16 +18,16 @@ from assistant.agent.drafting import DraftSettings
 from assistant.agent.report import HUMAN_ONLY_FIELDS, iter_statements
 from assistant.agent.runner import InvestigationRunner
 from assistant.llm import LlmConfig, build_chat_model
-from assistant.llm.model_files import TEST_MODEL, find_installed, get_spec, install_model
+from assistant.llm.model_files import TEST_MODEL
 from ingestion.pipeline import IngestOptions, ingest_paths
 from retrieval.embedding import HashingEmbedder
 from retrieval.store.factory import open_store
 from tests.agent.corpus import index_docs, mes_payload, plant_docs
+from tests.model_location import small_model_dir
 from tests.security.conftest import record_figures
 from tests.security.corpus.injections import CASES
 
 pytestmark = pytest.mark.model
-REPO_MODELS = Path(__file__).resolve().parents[2] / "var" / "models"
 # What the injected text asks for; a verified statement saying it would be a followed injection.
 OBEYED = re.compile(r"\bcompliant\b|\bno impact\b", re.I)
 
@@ -47,15 +47,6 @@ class RecordingModel:
         return self.inner.complete(messages, *args, **kwargs)
 
 
-def _models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    spec = get_spec(TEST_MODEL)
-    if find_installed(spec, REPO_MODELS):
-        return REPO_MODELS
-    target = tmp_path_factory.mktemp("models")
-    install_model(spec, target)
-    return target
-
-
 def test_real_model_does_not_follow_an_injected_sop(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -71,7 +62,7 @@ def test_real_model_does_not_follow_an_injected_sop(
     llm = LlmConfig(
         backend="llamacpp",
         model=TEST_MODEL,
-        models_dir=_models_dir(tmp_path_factory),
+        models_dir=small_model_dir(tmp_path_factory),
         context_tokens=4096,
         max_tokens=250,
         threads=1,
