@@ -43,6 +43,7 @@ def local_llama_server(
     threads: int,
     context_tokens: int = 4096,
     log_path: Path,
+    start_timeout_s: float = START_TIMEOUT_S,
 ) -> Iterator[LocalServer]:
     """Start the server, wait until it answers /v1/models, stop it on exit."""
     port = free_loopback_port()
@@ -60,7 +61,7 @@ def local_llama_server(
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
-        _wait_until_serving(base_url, process, log_path)
+        _wait_until_serving(base_url, process, log_path, start_timeout_s)
         yield LocalServer(base_url, alias, model_path)
     finally:
         process.terminate()
@@ -71,8 +72,10 @@ def local_llama_server(
             process.wait(timeout=10)
 
 
-def _wait_until_serving(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
+def _wait_until_serving(
+    base_url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float
+) -> None:
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"llama_cpp.server exited early:\n{log.read_text()[-4000:]}")
@@ -82,4 +85,4 @@ def _wait_until_serving(base_url: str, process: subprocess.Popen[bytes], log: Pa
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    raise RuntimeError(f"llama_cpp.server did not answer within {START_TIMEOUT_S:.0f} s")
+    raise RuntimeError(f"llama_cpp.server did not answer within {timeout_s:.0f} s")
