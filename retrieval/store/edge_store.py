@@ -319,48 +319,38 @@ class EdgeStore:
             shard = self._open_shard()
             return 0 if shard is None else shard.count(request)
 
-    def scroll(self, flt: Filter | None = None, batch_size: int = 256) -> Iterator[ScoredPoint]:
-        edge_flt = edge_filter(normalize_filter(flt))
+    def _records(self, batch_size: int, **request: Any) -> Iterator[Any]:
+        """Every stored record the scroll request selects, a batch per shard read."""
         offset: Any = None
         while True:
-            request = qe.ScrollRequest(
-                offset=offset, limit=batch_size, filter=edge_flt, with_payload=True
-            )
+            scroll = qe.ScrollRequest(offset=offset, limit=batch_size, **request)
             with self._lock.read():
                 shard = self._open_shard()
                 if shard is None:
                     return
-                records, offset = shard.scroll(request)
-            for record in records:
-                yield ScoredPoint(_point_id(record.id), 0.0, payload_dict(record.payload))
+                records, offset = shard.scroll(scroll)
+            yield from records
             if offset is None:
                 return
 
+    def scroll(self, flt: Filter | None = None, batch_size: int = 256) -> Iterator[ScoredPoint]:
+        edge_flt = edge_filter(normalize_filter(flt))
+        for record in self._records(batch_size, filter=edge_flt, with_payload=True):
+            yield ScoredPoint(_point_id(record.id), 0.0, payload_dict(record.payload))
+
     def export_points(self, batch_size: int = 256) -> Iterator[IndexPoint]:
         """Every point with its vectors and payload, in batches (to copy the index elsewhere)."""
-        offset: Any = None
-        while True:
-            request = qe.ScrollRequest(
-                offset=offset, limit=batch_size, with_payload=True, with_vector=True
+        for record in self._records(batch_size, with_payload=True, with_vector=True):
+            vectors: Any = record.vector or {}
+            sparse = vectors.get(SPARSE_VECTOR)
+            yield IndexPoint(
+                id=_point_id(record.id),
+                dense=list(vectors[DENSE_VECTOR]),
+                sparse=SparseVector(tuple(sparse.indices), tuple(sparse.values))
+                if sparse is not None
+                else SparseVector((), ()),
+                payload=payload_dict(record.payload),
             )
-            with self._lock.read():
-                shard = self._open_shard()
-                if shard is None:
-                    return
-                records, offset = shard.scroll(request)
-            for record in records:
-                vectors: Any = record.vector or {}
-                sparse = vectors.get(SPARSE_VECTOR)
-                yield IndexPoint(
-                    id=_point_id(record.id),
-                    dense=list(vectors[DENSE_VECTOR]),
-                    sparse=SparseVector(tuple(sparse.indices), tuple(sparse.values))
-                    if sparse is not None
-                    else SparseVector((), ()),
-                    payload=payload_dict(record.payload),
-                )
-            if offset is None:
-                return
 
     def retrieve(self, ids: Sequence[str]) -> list[ScoredPoint]:
         wanted = [check_point_id(i) for i in ids]
