@@ -59,7 +59,7 @@ def request_changes(
         return ReviewOut.of(review, principal.username)
 
 
-def _verify_signer(state: AppState, principal: Principal, body: SignatureIn) -> None:
+def verify_signer(state: AppState, principal: Principal, body: SignatureIn) -> None:
     """Both components re-entered; a wrong password counts toward the lock, committed at once."""
     if body.username != principal.username:
         raise Forbidden("sign with your own user name")
@@ -84,7 +84,7 @@ def _verify_signer(state: AppState, principal: Principal, body: SignatureIn) -> 
 def approve(
     investigation_id: InvestigationId, body: SignatureIn, state: StateDep, principal: ApproverDep
 ) -> SignatureOut:
-    _verify_signer(state, principal, body)
+    verify_signer(state, principal, body)
     with state.db.write() as session:
         signature = investigations.sign(
             session,
@@ -102,7 +102,7 @@ def approve(
 def reject(
     investigation_id: InvestigationId, body: SignatureIn, state: StateDep, principal: ApproverDep
 ) -> SignatureOut:
-    _verify_signer(state, principal, body)
+    verify_signer(state, principal, body)
     with state.db.write() as session:
         signature = investigations.sign(
             session,

@@ -19,7 +19,7 @@ from api.records.accounts import Principal
 from api.records.errors import Forbidden, RecordsError
 from api.records.models import InvestigationStatus, Role
 from api.routers.investigations import username_of
-from api.routers.reviews import _verify_signer
+from api.routers.reviews import verify_signer
 from api.schemas.investigations import SignatureIn
 from api.state import AppState
 from api.web.csrf import require_session_token
@@ -288,7 +288,7 @@ def sign(
         body = SignatureIn(
             version=version, sha256=sha256, username=username, password=password, comment=comment
         )
-        _verify_signer(state, user, body)
+        verify_signer(state, user, body)
         with state.db.write() as session:
             investigations.sign(
                 session,
