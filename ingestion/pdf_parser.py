@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import shutil
 from collections import Counter
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,14 @@ import pymupdf
 
 from ingestion.model import PageText, ParsedDocument, Table, split_lines
 from ingestion.patterns import MetadataPatterns
-from ingestion.pdf_tables import LineGeom, could_hold_table, find_tables, horizontal_rules
+from ingestion.pdf_tables import (
+    LineGeom,
+    Rule,
+    Word,
+    could_hold_table,
+    find_tables,
+    horizontal_rules,
+)
 from ingestion.pdf_tables import link_continued as link_continued_table
 
 EDGE_ZONE = 0.12  # top / bottom fraction of the page where headers and footers live
@@ -31,16 +40,18 @@ def tesseract_available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def _map_words(page: PageText, words: list[tuple[Any, ...]]) -> dict[int, LineGeom]:
+def _map_words(page: PageText, words: list[Any]) -> dict[int, LineGeom]:
     """Attach pymupdf words to the page-text lines they were printed from.
 
     Both come from one text page, in the same order; a sequential match of each word line's
-    text against the page lines is exact and linear."""
-    normalized = [" ".join(page.line_text(i).split()) for i in range(len(page.lines))]
-    groups: list[list[tuple[Any, ...]]] = []
-    key: tuple[int, int] | None = None
+    text against the page lines is exact and linear. `words`: `TextPage.extractWORDS()`
+    tuples (x0, y0, x1, y1, text, block, line, word), floats and str already."""
+    text_of = page.text
+    normalized = [" ".join(text_of[line.start : line.end].split()) for line in page.lines]
+    groups: list[list[Any]] = []
+    key: tuple[int, ...] | None = None
     for word in words:
-        word_key = (int(word[5]), int(word[6]))
+        word_key = word[5:7]  # (block, line)
         if word_key != key:
             groups.append([])
             key = word_key
@@ -48,13 +59,11 @@ def _map_words(page: PageText, words: list[tuple[Any, ...]]) -> dict[int, LineGe
     out: dict[int, LineGeom] = {}
     cursor = 0
     for group in groups:
-        text = " ".join(str(w[4]) for w in group)
+        text = " ".join([w[4] for w in group])
         for i in range(cursor, min(len(normalized), cursor + 40)):
             if normalized[i] == text or (text and text in normalized[i]):
                 geom = out.get(i)
-                entries = [
-                    (float(w[0]), float(w[1]), float(w[2]), float(w[3]), str(w[4])) for w in group
-                ]
+                entries: list[Word] = [w[:5] for w in group]  # (x0, y0, x1, y1, text)
                 if geom is None:
                     out[i] = LineGeom(i, entries)
                 else:
@@ -127,13 +136,12 @@ def read_pdf(path: Path, patterns: MetadataPatterns, *, ocr: bool = True) -> Par
                 candidates.append(_edge_candidates(page, geometry, pdf_page.rect.height))
             _mark_boilerplate(pages, candidates)
             previous_table: Table | None = None
-            for pdf_page, page, geometry in zip(doc, pages, geometries, strict=True):
+            for page_index, (page, geometry) in enumerate(zip(pages, geometries, strict=True)):
                 body = [g for i, g in sorted(geometry.items()) if i not in page.boilerplate]
                 if not could_hold_table(body):
                     previous_table = None if page.text.strip() else previous_table
                     continue
-                rules = horizontal_rules(pdf_page.get_cdrawings())
-                page.tables = find_tables(page, body, rules)
+                page.tables = find_tables(page, body, partial(_page_rules, doc, page_index))
                 if page.tables:
                     first_body = min((g.index for g in body), default=0)
                     link_continued_table(previous_table, page.tables[0], first_body)
@@ -145,6 +153,11 @@ def read_pdf(path: Path, patterns: MetadataPatterns, *, ocr: bool = True) -> Par
         title = str((doc.metadata or {}).get("title") or "")
         header = read_header(pages[0], patterns) if pages else {}
     return ParsedDocument("pdf", pages, header, embedded_title=title)
+
+
+def _page_rules(doc: pymupdf.Document, page_index: int) -> Sequence[Rule]:
+    """The page's horizontal ruling lines (loads the page again: only a few pages need them)."""
+    return horizontal_rules(doc[page_index].get_cdrawings())
 
 
 def _read_page(pdf_page: pymupdf.Page, use_ocr: bool) -> tuple[PageText, dict[int, LineGeom]]:

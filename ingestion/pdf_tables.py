@@ -5,8 +5,8 @@ about a second per page in pure Python here, which alone would blow the ingestio
 (200 pages/s). This module finds tables from word positions, which the page's text layer
 gives at no extra cost: rows of text lines that break into two or more aligned segments,
 columns from the white gutters shared by those rows. Horizontal ruling lines, when a table
-has one per row, decide the row bands (multi-line cells); they are read only for pages where
-a table was already found.
+has one per row, decide the row bands (multi-line cells); they are read (`get_cdrawings`, the
+dearest call of the parse) only when a page has a candidate table with two or more columns.
 
 Cell texts are the page's own words joined by single spaces, so every cell is findable in
 the page text (modulo whitespace), which `tests/ingestion` checks.
@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
+from operator import itemgetter
 
 from ingestion.model import PageText, Table
 
 Word = tuple[float, float, float, float, str]  # x0, y0, x1, y1, text
+Rule = tuple[float, float, float]  # y, x0, x1 of a horizontal ruling line
+RulesSource = Sequence[Rule] | Callable[[], Sequence[Rule]]  # the rules, or how to read them
+_X0, _Y0, _X1, _Y1 = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(3)
 
 MIN_TABLE_ROWS = 3
 MIN_RULED_ROWS = 2  # a two-row table is accepted only where ruling lines frame its rows
@@ -93,29 +98,41 @@ class _Row:
         return max(s.x1 for s in self.segments)
 
 
+def _is_cell_gap(previous: Word, word: Word) -> bool:
+    """A gap wide enough to separate two table cells on one baseline."""
+    return word[0] - previous[2] > max(7.0, 1.1 * max(1.0, word[3] - word[1]))
+
+
 def _segments(line: LineGeom) -> list[_Segment]:
     """Split a text line at wide gaps: table cells that share a baseline."""
-    words = sorted(line.words, key=lambda w: w[0])
+    words = sorted(line.words, key=_X0)
     out: list[_Segment] = []
-    current: list[Word] = []
-    for word in words:
-        if current:
-            height = max(1.0, word[3] - word[1])
-            if word[0] - current[-1][2] > max(7.0, 1.1 * height):
-                out.append(_segment_of(current, line.index))
-                current = []
-        current.append(word)
-    if current:
-        out.append(_segment_of(current, line.index))
+    start = 0
+    for i in range(1, len(words)):
+        if _is_cell_gap(words[i - 1], words[i]):
+            out.append(_segment_of(words[start:i], line.index))
+            start = i
+    if words:
+        out.append(_segment_of(words[start:], line.index))
     return out
+
+
+def _has_cell_gap(line: LineGeom) -> bool:
+    """`len(_segments(line)) >= 2`, without building the segments. (Every line of every page
+    goes through this; most word gaps are far below 7 pt, so that test comes first.)"""
+    words = sorted(line.words, key=_X0)
+    for previous, word in pairwise(words):
+        if word[0] - previous[2] > 7.0 and _is_cell_gap(previous, word):
+            return True
+    return False
 
 
 def _segment_of(words: list[Word], line: int) -> _Segment:
     return _Segment(
-        x0=min(w[0] for w in words),
-        x1=max(w[2] for w in words),
-        y0=min(w[1] for w in words),
-        y1=max(w[3] for w in words),
+        x0=words[0][0],  # sorted by x0
+        x1=max(map(_X1, words)),
+        y0=min(map(_Y0, words)),
+        y1=max(map(_Y1, words)),
         text=" ".join(w[4] for w in words),
         line=line,
     )
@@ -269,9 +286,9 @@ def _header_rows(cells: list[list[str]]) -> int:
     return 1
 
 
-def horizontal_rules(drawings: Sequence[dict[str, object]]) -> list[tuple[float, float, float]]:
+def horizontal_rules(drawings: Sequence[dict[str, object]]) -> list[Rule]:
     """(y, x0, x1) of horizontal lines and thin rectangles in pymupdf `get_cdrawings()`."""
-    rules: list[tuple[float, float, float]] = []
+    rules: list[Rule] = []
     for drawing in drawings:
         items = drawing.get("items")
         if not isinstance(items, list | tuple):
@@ -292,7 +309,7 @@ def horizontal_rules(drawings: Sequence[dict[str, object]]) -> list[tuple[float,
     return rules
 
 
-def _rules_for(rows: list[_Row], rules: Sequence[tuple[float, float, float]]) -> list[float]:
+def _rules_for(rows: list[_Row], rules: Sequence[Rule]) -> list[float]:
     x0, x1 = min(r.x0 for r in rows), max(r.x1 for r in rows)
     top, bottom = rows[0].y0 - 2, rows[-1].y1 + 2
     ys: list[float] = []
@@ -304,15 +321,21 @@ def _rules_for(rows: list[_Row], rules: Sequence[tuple[float, float, float]]) ->
 
 
 def find_tables(
-    page: PageText,
-    geometry: list[LineGeom],
-    rules: Sequence[tuple[float, float, float]] | None = None,
+    page: PageText, geometry: list[LineGeom], rules: RulesSource | None = None
 ) -> list[Table]:
     """Tables on one page. `geometry`: its non-boilerplate lines with words. `rules`: its
-    horizontal ruling lines, or None when they were not read (see `needs_rules`)."""
+    horizontal ruling lines, or a function that reads them (called at most once, and only
+    when a candidate table has two or more columns), or None: no ruling lines."""
     segments = [seg for line in geometry for seg in _segments(line)]
     if not segments:
         return []
+    read_rules: list[Sequence[Rule]] = []
+
+    def page_rules() -> Sequence[Rule]:
+        if not read_rules:
+            read_rules.append((rules() if callable(rules) else rules) or [])
+        return read_rules[0]
+
     rows = _visual_rows(segments)
     content_width = max(s.x1 for s in segments) - min(s.x0 for s in segments)
     tables: list[Table] = []
@@ -322,7 +345,8 @@ def find_tables(
         columns = _columns(anchors)
         if len(columns) < 2:
             continue
-        row_rules = _rules_for(run, rules) if rules else []
+        found = page_rules() if rules is not None else []
+        row_rules = _rules_for(run, found) if found else []
         if len(anchors) < MIN_TABLE_ROWS and len(row_rules) < len(anchors) + 1:
             continue
         if len(row_rules) >= len(anchors) // 2 + 2:
@@ -360,7 +384,7 @@ def could_hold_table(geometry: list[LineGeom]) -> bool:
     """Cheap pre-check: at least MIN_TABLE_ROWS lines break into separate cells."""
     split_lines = 0
     for line in geometry:
-        if len(line.words) >= 2 and len(_segments(line)) >= 2:
+        if len(line.words) >= 2 and _has_cell_gap(line):
             split_lines += 1
             if split_lines >= MIN_RULED_ROWS:
                 return True

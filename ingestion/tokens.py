@@ -15,14 +15,16 @@ from collections.abc import Callable
 TokenCounter = Callable[[str], int]
 
 _PIECE = re.compile(r"[A-Za-z]+|\d|[^\sA-Za-z\d]")
+_LONG_WORD = re.compile(r"[A-Za-z]{8,}")  # the letter runs that cost more than one piece
 
 
 def approximate_tokens(text: str) -> int:
-    count = 0
-    for match in _PIECE.finditer(text):
-        word = match.group()
-        count += 1 + (len(word) - 1) // 7 if word[0].isalpha() else 1
-    return count
+    """One piece per letter run, digit or symbol, plus one per further 7 letters of a run.
+    (Counted with two `findall`s: the per-match Python loop was a third of chunking time.)"""
+    extra = 0
+    for word in _LONG_WORD.findall(text):
+        extra += (len(word) - 1) // 7
+    return len(_PIECE.findall(text)) + extra
 
 
 def token_counter(embedder: object, exact: bool = False) -> TokenCounter:

@@ -152,3 +152,18 @@ def test_q3c_unruled_tables_found_and_continued_across_pages() -> None:
     page = parsed.pages[12]
     assert page.line_text(0).strip() == "Impurities: Guideline for Residual Solvents"
     assert 0 in page.boilerplate  # the running header, stripped from chunks
+
+
+@pytest.mark.parametrize(
+    ("text", "pieces"),
+    [
+        ("", 0),
+        ("   \n", 0),
+        ("Acetonitrile 410 ppm", 2 + 3 + 1),  # 12 letters: 1 + 11 // 7 pieces
+        ("abcdefgh abcdefg", 2 + 1),  # 8 letters cost 2, 7 letters 1
+        ("a" * 15 + " " + "b" * 16, 3 + 3),
+        ("Größe (ppm) 5.0%", 11),  # Gr ö ß e ( ppm ) 5 . 0 %: non-ASCII letters cost 1
+    ],
+)
+def test_approximate_tokens_counts_letter_runs_digits_and_symbols(text: str, pieces: int) -> None:
+    assert approximate_tokens(text) == pieces
