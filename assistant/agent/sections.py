@@ -4,8 +4,11 @@ answer becomes a report section.
 Each section is prompted with only the evidence it needs (numbered snippets E0, E1, ...). The
 answer schema is built per call: `evidence_id` is an enum of the ids shown, lists and strings
 are bounded in number (the grammar keeps small models short), and no schema contains a
-human-only field. Strings carry no maxLength: llama.cpp turns it into a chain of nested
-optional rules that makes grammar sampling very slow; `max_tokens` bounds the reply instead.
+human-only field. Only quotes carry a maxLength (QUOTE_MAX_CHARS): without it the 1.5B model
+copies a whole evidence snippet as its "quote", runs into `max_tokens` and the section is lost
+(measured on demo scenario 0: history_and_recurrence cut off twice, 228 s for nothing; with the
+cap it finished in 76 s with 159 tokens). Other strings stay unbounded: a maxLength becomes a
+chain of optional grammar rules per character, and `max_tokens` bounds the reply anyway.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from assistant.agent.evidence import EvidenceItem, EvidenceSet
 from assistant.agent.report import Category, Criticality, Disposition, SixM
 
 ActionKind = Literal["corrective", "preventive"]
+QUOTE_MAX_CHARS = 160  # one sentence or table row; the verifier needs a span, not the snippet
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ def answer_schema(kind: str, eids: tuple[str, ...], max_statements: int) -> type
     cite = create_model(
         "Cite",
         evidence_id=(Literal[eids], ...),  # type: ignore[arg-type]
-        quote=(str, Field(min_length=1)),
+        quote=(str, Field(min_length=1, max_length=QUOTE_MAX_CHARS)),
     )
     statement = create_model(
         "Statement",

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
+from pydantic import ValidationError
 
 from assistant.agent.report import UNSUPPORTED_MARK, iter_statements
 from assistant.agent.runner import InvestigationRunner
-from assistant.agent.sections import SECTIONS, answer_schema
+from assistant.agent.sections import QUOTE_MAX_CHARS, SECTIONS, answer_schema
 from assistant.llm.fake_backend import FakeChatModel, FakeRequest
 from tests.agent.conftest import ContextFactory
 from tests.agent.corpus import careful_answer, evidence_in_prompt, mes_payload
@@ -103,6 +104,17 @@ def test_answer_schema_restricts_evidence_ids_and_has_no_human_fields() -> None:
     assert '"enum": ["E0", "E3"]' in text
     for field in ("criticality_final", "conclusion_level", '"final"'):
         assert field not in text
+
+
+def test_quotes_are_bounded_so_a_copied_snippet_cannot_use_up_the_reply() -> None:
+    schema_cls = answer_schema("narrative", ("E0",), 2)
+    schema = schema_cls.model_json_schema()
+    assert schema["$defs"]["Cite"]["properties"]["quote"]["maxLength"] == QUOTE_MAX_CHARS
+    statement = {"text": "Peak 13.8 kW.", "citations": [{"evidence_id": "E0", "quote": "x"}]}
+    schema_cls.model_validate({"statements": [statement]})
+    statement["citations"][0]["quote"] = "y" * (QUOTE_MAX_CHARS + 1)
+    with pytest.raises(ValidationError):
+        schema_cls.model_validate({"statements": [statement]})
 
 
 def test_human_only_fields_stay_empty_even_when_the_model_fills_them(
