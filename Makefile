@@ -66,6 +66,7 @@ $(STAMPS)/deps: requirements.lock $(STAMPS)/venv
 # Compiled from the sdist with safe flags, never from pip's wheel cache (which ignores CMAKE_ARGS).
 $(LLAMA_STAMP): $(STAMPS)/deps
 	@echo "compiling llama.cpp for $(LLAMA_ISA)"
+	$(BIN)/pip uninstall -q -y llama-cpp-python  # else pip keeps a build with other flags
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" FORCE_CMAKE=1 $(BIN)/pip install -q --no-cache-dir \
 		--no-binary llama-cpp-python "llama-cpp-python[server]==$(LLAMA_VERSION)"
 	touch $@
