@@ -18,7 +18,7 @@ import re
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from operator import itemgetter
 
 from ingestion.model import PageText, Table
@@ -158,11 +158,14 @@ def _columns(rows: Sequence[_Row]) -> list[tuple[float, float]]:
     crosses. A header cell spanning two columns in one row does not close the gutter."""
     left = int(min(r.x0 for r in rows))
     right = int(max(r.x1 for r in rows)) + 1
-    coverage = [0] * (right - left + 1)
+    steps = [0] * (right - left + 2)  # +1 where a segment starts, -1 after it ends
     for row in rows:
         for seg in row.segments:
-            for x in range(int(seg.x0) - left, int(seg.x1) - left + 1):
-                coverage[x] += 1
+            first, last = int(seg.x0) - left, int(seg.x1) - left
+            if last >= first:
+                steps[first] += 1
+                steps[last + 1] -= 1
+    coverage = list(accumulate(steps[:-1]))  # rows covering each x
     allowed = len(rows) // 8
     spans: list[tuple[float, float]] = []
     start: int | None = None

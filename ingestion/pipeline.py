@@ -1,7 +1,10 @@
 """`ingest_paths`: files and folders into the index, one document revision at a time.
 
 Per file: size limit, content hash (unchanged files are skipped before parsing), parse,
-metadata, chunks, vectors, one atomic write. Guarantees:
+metadata, chunks, vectors, one atomic write. Every file is screened first (size, hash,
+duplicate, unchanged); the documents left are parsed and chunked by a `PreparePool`, in worker
+processes ahead of the embedding when there are enough of them (`IngestOptions.workers`), and
+taken back in input order, so everything after parsing runs as in a serial run. Guarantees:
 
 - All points of one document revision go to the index in one `store.replace` call, together
   with the re-stamped points of the revision it supersedes: a search sees the old revision
@@ -28,10 +31,9 @@ from typing import Any
 
 from ingestion.chunking import ChunkingConfig, DocumentChunker
 from ingestion.mapping import Mapping
-from ingestion.metadata import extract_metadata, revision_key
-from ingestion.model import ParsedDocument
+from ingestion.metadata import revision_key
 from ingestion.patterns import MetadataPatterns
-from ingestion.pdf_parser import ParseError, read_pdf, tesseract_available
+from ingestion.pdf_parser import ParseError, tesseract_available
 from ingestion.points import (
     CONTENT_SHA256,
     SOURCE_ROW,
@@ -40,6 +42,8 @@ from ingestion.points import (
     make_points,
     record_key,
 )
+from ingestion.prepare import PrepareSettings
+from ingestion.prepare_pool import PreparePool, WorkerCrashed
 from ingestion.records import (
     ExportError,
     NotAnExportError,
@@ -49,7 +53,6 @@ from ingestion.records import (
 )
 from ingestion.report import FileOutcome, FileStatus, IngestReport
 from ingestion.state import IngestRegistry
-from ingestion.text_parser import read_docx, read_text_file
 from ingestion.tokens import token_counter
 from retrieval.embedding import Embedder
 from retrieval.index_contract import ChunkKind, Payload, RevisionStatus, point_id
@@ -59,7 +62,24 @@ DOCUMENT_SUFFIXES = frozenset({".pdf", ".docx", ".md", ".markdown", ".txt"})
 EXPORT_SUFFIXES = frozenset({".json", ".jsonl", ".csv"})
 DEFAULT_EXCLUDE = ("README*", "readme*", "MANIFEST.json", "manifest.json", ".*", "~$*")
 DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024
+WORKERS_ENV = "DEVIA_INGEST_WORKERS"
+DEFAULT_WORKERS = 2
+# Worker processes start only when the documents to parse add up to this much: a worker's
+# first file waits for its start (forkserver + imports, one to a few seconds), which a few
+# small files do not pay back.
+DEFAULT_PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 ProgressCallback = Callable[[str, int, int], None]  # (current file, done, total)
+
+
+def default_workers() -> int:
+    """`DEVIA_INGEST_WORKERS` (1 = parse in the ingesting process), else 2."""
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if not value:
+        return DEFAULT_WORKERS
+    try:
+        return max(1, int(value))
+    except ValueError as exc:
+        raise ValueError(f"{WORKERS_ENV} must be a whole number, not {value!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -78,8 +98,35 @@ class IngestOptions:
     ocr: bool = True  # OCR pages without text when Tesseract is installed
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE  # file name patterns skipped in folders
     record_batch: int = 256
-    exact_tokens: bool = False  # count tokens with the embedder's tokenizer
+    exact_tokens: bool = False  # count tokens with the embedder's tokenizer (parses serially)
     progress: ProgressCallback | None = None
+    # Processes that parse and chunk documents ahead of the embedding (1: in this process).
+    workers: int = field(default_factory=default_workers)
+    parallel_min_bytes: int = DEFAULT_PARALLEL_MIN_BYTES
+
+    @property
+    def prepare_settings(self) -> PrepareSettings:
+        return PrepareSettings(
+            patterns=self.patterns,
+            chunking=self.chunking,
+            ocr=self.ocr,
+            doc_type=self.doc_type,
+            site=self.site,
+            force_site=self.force_site,
+        )
+
+    def workers_for(self, documents: Sequence[Path]) -> int:
+        """Workers for parsing `documents`: 1 (serial) for exact token counts (the worker
+        processes have no tokenizer) and for too little to parse."""
+        if self.exact_tokens or self.workers < 2 or len(documents) < 2:
+            return 1
+        size = 0
+        for path in documents:
+            try:
+                size += path.stat().st_size
+            except OSError:  # gone since it was hashed: its own outcome says so
+                continue
+        return self.workers if size >= self.parallel_min_bytes else 1
 
 
 def discover(paths: Sequence[Path], exclude: Sequence[str]) -> list[tuple[Path, str]]:
@@ -119,6 +166,7 @@ class _Ingestor:
             options.patterns, options.chunking, token_counter(embedder, options.exact_tokens)
         )
         self.seen: dict[str, str] = {}  # sha256 -> first path of this run
+        self.pool = PreparePool([], options.prepare_settings, workers=1, chunker=self.chunker)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -130,7 +178,10 @@ class _Ingestor:
 
     # -- per file ---------------------------------------------------------------------------
 
-    def ingest_file(self, path: Path, shown: str) -> FileOutcome:
+    def screen(self, path: Path, shown: str) -> FileOutcome | str:
+        """The file's outcome when it needs no parsing, else its sha256 (work to do)."""
+        if not path.exists():
+            return FileOutcome(shown, FileStatus.FAILED, "no such file")
         suffix = path.suffix.lower()
         if suffix not in DOCUMENT_SUFFIXES | EXPORT_SUFFIXES:
             return FileOutcome(shown, FileStatus.UNSUPPORTED, f"unsupported file type {suffix!r}")
@@ -155,22 +206,17 @@ class _Ingestor:
             Filter(must={Payload.SOURCE_SHA256: sha})
         ):
             return FileOutcome(shown, FileStatus.UNCHANGED, "already ingested")
+        return sha
+
+    def ingest(self, path: Path, shown: str, sha: str) -> FileOutcome:
         try:
-            if suffix in EXPORT_SUFFIXES:
+            if path.suffix.lower() in EXPORT_SUFFIXES:
                 return self.ingest_export(path, shown, sha)
             return self.ingest_document(path, shown, sha)
         except NotAnExportError as exc:
             return FileOutcome(shown, FileStatus.UNSUPPORTED, str(exc))
-        except (ParseError, ExportError) as exc:
+        except (ParseError, ExportError, WorkerCrashed) as exc:
             return FileOutcome(shown, FileStatus.FAILED, str(exc))
-
-    def _parse(self, path: Path) -> ParsedDocument:
-        suffix = path.suffix.lower()
-        if suffix == ".pdf":
-            return read_pdf(path, self.options.patterns, ocr=self.options.ocr)
-        if suffix == ".docx":
-            return read_docx(path, self.options.patterns)
-        return read_text_file(path, self.options.patterns)
 
     def _copy_source(self, path: Path, sha: str) -> None:
         if self.options.documents_dir is None:
@@ -185,28 +231,20 @@ class _Ingestor:
             os.replace(partial, target)
 
     def ingest_document(self, path: Path, shown: str, sha: str) -> FileOutcome:
-        with self.stage("parse"):
-            parsed = self._parse(path)
-            meta = extract_metadata(
-                parsed,
-                path,
-                self.options.patterns,
-                doc_type=self.options.doc_type,
-                default_site=self.options.site,
-            )
-            if self.options.force_site and self.options.site:
-                meta.site = self.options.site
+        with self.stage("prepare_wait"):
+            prepared = self.pool.take(path)
+        self.report.add_time("parse", prepared.parse_s)
+        self.report.add_time("chunk", prepared.chunk_s)
+        meta, chunks = prepared.meta, prepared.chunks
         outcome = FileOutcome(shown, FileStatus.INGESTED, doc_ids=[meta.doc_id])
-        outcome.pages = len(parsed.pages)
-        outcome.notes = list(parsed.notes)
-        outcome.pages_without_text = [p.number for p in parsed.pages if p.no_text_layer]
+        outcome.pages = prepared.pages
+        outcome.notes = list(prepared.notes)
+        outcome.pages_without_text = list(prepared.pages_without_text)
         if outcome.pages_without_text:
             hint = "OCR found no text" if tesseract_available() else "install tesseract-ocr to OCR"
             outcome.notes.append(
                 f"{len(outcome.pages_without_text)} pages without a text layer ({hint})"
             )
-        with self.stage("chunk"):
-            chunks = self.chunker.chunk(parsed)
         if not chunks:
             outcome.status = FileStatus.FAILED
             outcome.reason = (
@@ -436,19 +474,43 @@ def ingest_paths(
     ingestor = _Ingestor(store, embedder, options)
     try:
         files = discover(paths, options.exclude)
-        for done, (path, shown) in enumerate(files):
-            if options.progress:
-                options.progress(shown, done, len(files))
+        screened: list[tuple[Path, str, FileOutcome | str, float]] = []
+        for path, shown in files:
             file_start = time.perf_counter()
-            if not path.exists():
-                outcome = FileOutcome(shown, FileStatus.FAILED, "no such file")
-            else:
-                try:
-                    outcome = ingestor.ingest_file(path, shown)
-                except Exception as exc:  # one bad file must not stop the run
-                    outcome = FileOutcome(shown, FileStatus.FAILED, f"{type(exc).__name__}: {exc}")
-            outcome.seconds = round(time.perf_counter() - file_start, 3)
-            ingestor.report.files.append(outcome)
+            try:
+                screen = ingestor.screen(path, shown)
+            except Exception as exc:  # one bad file must not stop the run
+                screen = FileOutcome(shown, FileStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            screened.append((path, shown, screen, time.perf_counter() - file_start))
+        documents = [
+            path
+            for path, _, screen, _ in screened
+            if isinstance(screen, str) and path.suffix.lower() in DOCUMENT_SUFFIXES
+        ]
+        ingestor.pool = PreparePool(
+            documents,
+            options.prepare_settings,
+            workers=options.workers_for(documents),
+            chunker=ingestor.chunker,
+        )
+        with ingestor.pool:
+            for done, (path, shown, screen, screen_s) in enumerate(screened):
+                if options.progress:
+                    options.progress(shown, done, len(files))
+                file_start = time.perf_counter()
+                if isinstance(screen, FileOutcome):
+                    outcome = screen
+                else:
+                    try:
+                        outcome = ingestor.ingest(path, shown, screen)
+                    except Exception as exc:  # one bad file must not stop the run
+                        outcome = FileOutcome(
+                            shown, FileStatus.FAILED, f"{type(exc).__name__}: {exc}"
+                        )
+                outcome.seconds = round(screen_s + time.perf_counter() - file_start, 3)
+                ingestor.report.files.append(outcome)
+        ingestor.report.worker_processes = ingestor.pool.processes
+        ingestor.report.worker_restarts = ingestor.pool.restarts
         if options.progress:
             options.progress("", len(files), len(files))
         optimize = getattr(store, "optimize", None)

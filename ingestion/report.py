@@ -22,7 +22,18 @@ class FileStatus(StrEnum):
     FAILED = "failed"
 
 
-STAGES = ("hash", "parse", "chunk", "embed", "upsert", "copy", "optimize")
+STAGES = ("hash", "parse", "chunk", "prepare_wait", "embed", "upsert", "copy", "optimize")
+# What the stage seconds are (written into the JSON report). With worker processes, parse and
+# chunk overlap the other stages, so the stages can add up to more than the elapsed time.
+STAGE_MEANING = {
+    "parse": "parse + metadata seconds of every document, measured where it ran (this "
+    "process or a worker process), summed; QMS exports: reading in this process",
+    "chunk": "chunking seconds of every document, measured where it ran, summed; QMS "
+    "exports: record chunks in this process",
+    "prepare_wait": "wall seconds this process spent getting the next parsed and chunked "
+    "document: the parse + chunk itself when serial, waiting for a worker otherwise",
+    "other": "hash, embed, upsert, copy, optimize: wall seconds in this process",
+}
 
 
 @dataclass
@@ -48,6 +59,8 @@ class IngestReport:
     files: list[FileOutcome] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     elapsed_s: float = 0.0
+    worker_processes: int = 0  # processes that parsed documents (0: all in this process)
+    worker_restarts: int = 0  # times the worker processes were started again after a crash
 
     def add_time(self, stage: str, seconds: float) -> None:
         self.stage_seconds[stage] += seconds
@@ -80,6 +93,9 @@ class IngestReport:
         return {
             "totals": self.totals,
             "stage_seconds": {s: round(self.stage_seconds.get(s, 0.0), 3) for s in STAGES},
+            "stage_meaning": STAGE_MEANING,
+            "worker_processes": self.worker_processes,
+            "worker_restarts": self.worker_restarts,
             "files": [
                 {**asdict(f), "status": f.status.value, "doc_ids": f.doc_ids[:50]}
                 for f in self.files
@@ -126,4 +142,5 @@ class IngestReport:
             " ".join(f"{k}={v}" for k, v in totals.items())
             + " | stages: "
             + " ".join(f"{s}={self.stage_seconds.get(s, 0.0):.2f}s" for s in STAGES)
+            + f" | worker processes: {self.worker_processes}"
         )

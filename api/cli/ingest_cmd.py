@@ -24,12 +24,23 @@ TYPES = ("auto", *(t.value for t in DocType))
 STATE_FILE = "ingest-state.sqlite"
 
 
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Processes that parse and chunk documents ahead of the embedding "
+        "(1: in this process). Default: $DEVIA_INGEST_WORKERS, else 2.",
+    ),
+]
+
+
 def _options(
     settings: Settings,
     doc_type: str,
     site: str | None,
     mapping: Path | None,
     patterns: Path | None,
+    workers: int | None = None,
 ) -> IngestOptions:
     if doc_type not in TYPES:
         console.print(f"[red]error:[/red] --type must be one of {', '.join(TYPES)}")
@@ -37,18 +48,19 @@ def _options(
     try:
         loaded_mapping = load_mapping(mapping) if mapping else None
         loaded_patterns = load_patterns(patterns) if patterns else MetadataPatterns()
-    except (MappingError, ValueError, OSError) as exc:
+        options = IngestOptions(
+            documents_dir=settings.data_dir / "documents",
+            state_path=settings.index_dir / STATE_FILE,
+            doc_type=None if doc_type == "auto" else DocType(doc_type),
+            site=site,
+            mapping=loaded_mapping,
+            max_file_bytes=settings.max_upload_bytes,
+            patterns=loaded_patterns,
+        )
+    except (MappingError, ValueError, OSError) as exc:  # ValueError: also DEVIA_INGEST_WORKERS
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    return IngestOptions(
-        documents_dir=settings.data_dir / "documents",
-        state_path=settings.index_dir / STATE_FILE,
-        doc_type=None if doc_type == "auto" else DocType(doc_type),
-        site=site,
-        mapping=loaded_mapping,
-        max_file_bytes=settings.max_upload_bytes,
-        patterns=loaded_patterns,
-    )
+    return replace(options, workers=workers) if workers is not None else options
 
 
 def _embedder(settings: Settings) -> SentenceTransformerEmbedder:
@@ -73,12 +85,13 @@ def ingest(
         Path | None, typer.Option(help="JSON overrides of the metadata regex patterns.")
     ] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Ingest PDFs, DOCX, Markdown/text and QMS exports into the index."""
     from retrieval.store.factory import open_store
 
     settings = Settings()
-    options = _options(settings, doc_type, site, mapping, patterns)
+    options = _options(settings, doc_type, site, mapping, patterns, workers)
     with console.status("loading the embedding model"):
         embedder = _embedder(settings)
     api_key = settings.index_api_key.get_secret_value() if settings.index_api_key else None
@@ -127,13 +140,14 @@ def bench_ingest(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write the metrics here.")
     ] = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Ingestion throughput per stage (parse, chunk, embed, upsert) into fresh edge indexes."""
     from evals.bench_ingest import run_bench
     from evals.result_file import write_result
 
     settings = Settings()
-    options = _options(settings, "auto", None, mapping, None)
+    options = _options(settings, "auto", None, mapping, None, workers)
     with console.status("loading the embedding model"):
         embedder = _embedder(settings)
     metrics, details = run_bench(paths, embedder, options, runs=runs, console=console)
