@@ -9,8 +9,9 @@ will ingest, in order; `take(path)` returns each one's `PreparedDocument`, in th
   taken: the workers parse file N+1... while the caller embeds file N, and memory stays
   bounded. Worker processes come from a "forkserver" that has imported the parser and
   llama-index once (a fork of the ingesting process itself would copy torch's threads
-  mid-flight; a plain spawn imports everything again in every worker). If the workers
-  cannot be started at all, the files are prepared in this process.
+  mid-flight; a plain spawn imports everything again in every worker), and they do not
+  import the main script again (see `_main_script_not_rerun`). If the workers cannot be
+  started at all, the files are prepared in this process.
 - An exception of the job (`ParseError` for a corrupt or encrypted file, ...) is raised by
   `take` for that file only.
 - A worker that dies (a crash inside MuPDF, the OOM killer) breaks the executor for every
@@ -24,11 +25,15 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import sys
 import threading
+import types
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -44,9 +49,8 @@ from ingestion.prepare import (
 
 log = logging.getLogger(__name__)
 Job = Callable[[Path, PrepareSettings], PreparedDocument]
-# Imported once by the forkserver and inherited by every worker ("__main__": the main module,
-# which a worker would otherwise import again; it must guard its entry point as usual).
-PRELOAD = ["__main__", "ingestion.prepare", "llama_index.core.node_parser"]
+# Imported once by the forkserver and inherited by every worker.
+PRELOAD = ["ingestion.prepare", "llama_index.core.node_parser"]
 
 
 class WorkerCrashed(Exception):
@@ -167,7 +171,10 @@ class PreparePool:
     def _start(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD)
-        return ProcessPoolExecutor(max_workers=self.processes, mp_context=context)
+        executor = ProcessPoolExecutor(max_workers=self.processes, mp_context=context)
+        with _main_script_not_rerun():
+            _start_every_worker(executor, self.processes)
+        return executor
 
     def _fill(self) -> None:
         assert self._executor is not None
@@ -178,7 +185,8 @@ class PreparePool:
     def _submit(self, path: Path) -> Future[PreparedDocument]:
         assert self._executor is not None
         try:
-            return self._executor.submit(self._job, path, self.settings)
+            with _main_script_not_rerun():  # in case submit starts a worker process
+                return self._executor.submit(self._job, path, self.settings)
         except BrokenProcessPool as exc:  # a worker died since the last result: resubmitted
             future: Future[PreparedDocument] = Future()  # once the executor is started again
             future.set_exception(exc)
@@ -220,5 +228,47 @@ class PreparePool:
                 entry.future = self._submit(entry.path)
 
 
+def _start_every_worker(executor: ProcessPoolExecutor, processes: int) -> None:
+    """Start all the executor's worker processes now, and wait until each one runs.
+
+    CPython 3.11 starts forkserver workers on demand, inside `submit`. When a worker dies, the
+    executor's manager thread terminates the other workers and then joins every process it
+    knows of; a `submit` racing with it can add a new worker after the terminations, and the
+    join then waits forever for a process nobody stopped. It happened in CI (the run timed
+    out in test_a_dying_worker_fails_only_its_file) and in 1 of 6 local runs of that test in
+    a loop (0 of 40 with this). Once all `max_workers` processes exist, `submit` never starts
+    another one. The hook is private (`_launch_processes`, what the executor does itself for
+    "fork"); where it is missing, workers start on demand as before. The no-op jobs start
+    the manager thread, without which `shutdown` would leave the workers of an executor that
+    never got a job waiting for one."""
+    launch = getattr(executor, "_launch_processes", None)
+    if callable(launch):
+        launch()
+    for ready in [executor.submit(_worker_ready) for _ in range(processes)]:
+        ready.result()
+
+
+def _worker_ready() -> int:
+    return os.getpid()
+
+
 def _broken(future: Future[PreparedDocument]) -> bool:
     return isinstance(future.exception(), BrokenProcessPool)
+
+
+@contextmanager
+def _main_script_not_rerun() -> Iterator[None]:
+    """While worker processes start: a new forkserver or spawn process imports the parent's
+    main script again (`__main__.__file__`) before it runs anything, and the `devia` script
+    imports the whole CLI (over ten seconds of imports, per worker). The workers need nothing
+    from it (jobs are module-level functions of importable modules), so they are started
+    while `__main__` is a bare stand-in module without a file."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__file__", None) is None:
+        yield
+        return
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main

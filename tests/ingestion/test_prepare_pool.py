@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -207,3 +209,53 @@ def test_workers_setting_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("DEVIA_INGEST_WORKERS", "two")
     with pytest.raises(ValueError, match="DEVIA_INGEST_WORKERS"):
         IngestOptions()
+
+
+MAIN_SCRIPT = """
+import os
+import sys
+from pathlib import Path
+
+if __name__ != "__main__":  # imported again by a worker process
+    Path(os.environ["MARKERS"], f"imported-{os.getpid()}").write_text(__name__)
+
+
+def main() -> None:
+    from ingestion.prepare import PrepareSettings
+    from ingestion.prepare_pool import PreparePool
+
+    paths = [Path(p) for p in sys.argv[1:]]
+    with PreparePool(paths, PrepareSettings(), workers=2) as pool:
+        pages = [pool.take(p).pages for p in paths]
+        print(pool.processes, pages)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_workers_do_not_import_the_main_script_again(tmp_path: Path) -> None:
+    """The `devia` script imports the whole CLI: a worker importing it again costs seconds."""
+    script = tmp_path / "main_script.py"
+    script.write_text(MAIN_SCRIPT)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    paths = [
+        write_sop(tmp_path / "a.pdf", pages=1),
+        write_sop(tmp_path / "b.pdf", pages=2),
+        write_batch_record(tmp_path / "c.pdf"),
+    ]
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "MARKERS": str(markers), "PYTHONPATH": str(repo)}
+    done = subprocess.run(
+        [sys.executable, str(script), *map(str, paths)],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    assert done.stdout.split("\n")[0] == "2 [1, 2, 1]"
+    assert list(markers.iterdir()) == []
