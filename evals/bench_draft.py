@@ -17,8 +17,11 @@ from typing import Any
 @dataclass(frozen=True)
 class DraftTiming:
     seconds: float
-    llm_calls: int
+    llm_calls: int  # drafting calls, redrafts included (a call's repair turn is not counted)
     per_node: dict[str, float]
+    redrafted: int  # sections drafted more than once
+    statements: int
+    verified: int
 
 
 def time_draft(run: Callable[[str], dict[str, Any]], run_id: str) -> DraftTiming:
@@ -29,10 +32,17 @@ def time_draft(run: Callable[[str], dict[str, Any]], run_id: str) -> DraftTiming
     per_node: dict[str, float] = {}
     for entry in state.get("timings") or []:
         per_node[entry["node"]] = per_node.get(entry["node"], 0.0) + entry["seconds"]
-    calls = sum(
-        1 for record in (state.get("sections") or {}).values() if record.get("call") is not None
+    drafted = [r for r in (state.get("sections") or {}).values() if r.get("prompts")]
+    return DraftTiming(
+        seconds,
+        llm_calls=sum(int(r.get("attempt") or 1) for r in drafted),
+        per_node=per_node,
+        redrafted=sum(int(r.get("attempt") or 1) > 1 for r in drafted),
+        statements=sum(
+            int(r.get("n_statements") or 0) for r in (state.get("sections") or {}).values()
+        ),
+        verified=sum(int(r.get("verified") or 0) for r in (state.get("sections") or {}).values()),
     )
-    return DraftTiming(seconds, calls, per_node)
 
 
 def bench_draft(
@@ -50,6 +60,11 @@ def bench_draft(
         "draft_s_min": min(seconds),
         "draft_s_max": max(seconds),
         "runs": float(runs),
+        "llm_calls_median": statistics.median(t.llm_calls for t in timings),
+        "sections_redrafted_median": statistics.median(t.redrafted for t in timings),
+        "verified_share_median": statistics.median(
+            t.verified / t.statements if t.statements else 0.0 for t in timings
+        ),
         **{
             f"node_{n}_s_median": statistics.median(t.per_node.get(n, 0.0) for t in timings)
             for n in nodes

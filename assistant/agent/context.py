@@ -13,10 +13,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from assistant.agent.drafting import DraftSettings
 from assistant.agent.evidence import EvidenceSources, RecordLookup, StoreRecordLookup
 from assistant.agent.sections import DEFAULT_SECTIONS, SECTIONS
+from assistant.agent.summary import SUMMARY_SECTION
 from assistant.llm import ChatModel, LlmConfig, build_chat_model
 from assistant.verification.support_scorer import KeywordOverlapScorer, SupportScorer
 from assistant.verification.verifier import StatementVerifier
@@ -41,7 +43,13 @@ class AgentContext:
     clock: Callable[[], datetime] = utc_now
     sections: tuple[str, ...] = DEFAULT_SECTIONS
     draft: DraftSettings = field(default_factory=DraftSettings)
-    max_attempts: int = 2  # a section whose statements fail verification is redrafted once
+    max_attempts: int = 2  # a section that fails verification is redrafted once
+    # "nothing_verified": redraft a section that failed to parse or has no verified statement;
+    # in a section with some, the others are flagged at once. "any_unverified": redraft for a
+    # single failed statement too; with the 1.5B on a CPU nearly every section has one, which
+    # doubles the draft time (demo scenario 0: about 13 min against 6-7).
+    redraft_when: Literal["nothing_verified", "any_unverified"] = "nothing_verified"
+    assemble_summary: bool = True  # the executive summary from verified statements (summary.py)
     similar_limit: int = 10
 
     def __post_init__(self) -> None:
@@ -50,6 +58,13 @@ class AgentContext:
             raise ValueError(f"unknown report sections {unknown}; known: {list(SECTIONS)}")
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+
+    @property
+    def drafted_sections(self) -> tuple[str, ...]:
+        """The sections the model drafts on the first pass."""
+        if not self.assemble_summary:
+            return self.sections
+        return tuple(s for s in self.sections if s != SUMMARY_SECTION)
 
     @property
     def evidence_sources(self) -> EvidenceSources:

@@ -168,6 +168,7 @@ def draft_section(
         record.update(
             content={},
             error=f"{exc} (raw reply kept in the call record)",
+            truncated=exc.truncated,
             call={"raw_texts": exc.raw_texts, "errors": exc.errors},
             seconds=round(time.perf_counter() - started, 3),
         )

@@ -7,6 +7,7 @@ by the event), and a section already drafted is never drafted again on resume.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -24,7 +25,8 @@ from assistant.agent.evidence import EvidenceSet, gather_evidence
 from assistant.agent.provenance import build_provenance
 from assistant.agent.sections import SECTIONS
 from assistant.agent.state import InvestigationState
-from assistant.agent.verify import mark_unsupported, verify_sections
+from assistant.agent.summary import SUMMARY_SECTION, compose_summary, is_composed
+from assistant.agent.verify import mark_unsupported, needs_redraft, verify_sections
 
 Update = dict[str, Any]
 
@@ -40,7 +42,7 @@ def intake(state: InvestigationState, runtime: Runtime[AgentContext]) -> Update:
         "anomaly": anomaly.model_dump(mode="json"),
         "sites": sites,
         "opened_at": runtime.context.clock().isoformat(),
-        "pending": list(runtime.context.sections),
+        "pending": list(runtime.context.drafted_sections),
         "feedback": {},
         "comments": {},
         "status": "characterising",
@@ -80,8 +82,13 @@ def draft_next_section(state: InvestigationState, runtime: Runtime[AgentContext]
     feedback = (state.get("feedback") or {}).get(name, "")
     comments = (state.get("comments") or {}).get(name, "")
     attempt = previous["attempt"] + 1 if previous and feedback else 1
+    spec = SECTIONS[name]
+    if previous and feedback and previous.get("truncated"):
+        # Cut off at max_tokens even after the repair turn: asking for the same number of
+        # statements again (greedy sampling) gets the same reply; one statement fits.
+        spec = replace(spec, max_statements=1)
     record = run_draft(
-        SECTIONS[name],
+        spec,
         ctx.chat_model,
         EvidenceSet.model_validate(state["evidence"]),
         state["anomaly"]["event_id"],
@@ -107,7 +114,8 @@ def verify(state: InvestigationState, runtime: Runtime[AgentContext]) -> Update:
         name
         for name in ctx.sections
         if name in checked
-        and (checked[name]["failed"] or checked[name].get("error"))
+        and not is_composed(checked[name])
+        and needs_redraft(checked[name], ctx.redraft_when)
         and checked[name]["attempt"] < ctx.max_attempts
     ]
     if retry:
@@ -116,6 +124,14 @@ def verify(state: InvestigationState, runtime: Runtime[AgentContext]) -> Update:
             for name in retry
         }
         return {"sections": checked, "pending": retry, "feedback": feedback, "status": "redrafting"}
+    summary = checked.get(SUMMARY_SECTION)
+    if (
+        ctx.assemble_summary
+        and SUMMARY_SECTION in ctx.sections
+        and (summary is None or is_composed(summary))
+    ):  # composed again after every redraft, so it follows the sections it summarises
+        chosen = {**checked, SUMMARY_SECTION: compose_summary(checked)}
+        checked, report = verify_sections(chosen, evidence, ctx.verifier)
     final = {name: mark_unsupported(record) for name, record in checked.items()}
     return {
         "sections": final,

@@ -46,7 +46,7 @@ def build_provenance(
         per_section.append(
             {
                 "section": name,
-                "origin": "ai_generated",
+                "origin": record.get("origin") or "ai_generated",
                 "attempts": record.get("attempt", 0),
                 "statements": record.get("n_statements", 0),
                 "verified": record.get("verified", 0),

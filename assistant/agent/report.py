@@ -200,7 +200,13 @@ class DispositionSection(BaseModel):
 
 class SectionProvenance(BaseModel):
     section: str
-    origin: Literal["ai_generated", "data", "ai_edited_by_human", "human_written"]
+    origin: Literal[
+        "ai_generated",
+        "assembled_from_verified_statements",  # the executive summary (agent/summary.py)
+        "data",
+        "ai_edited_by_human",
+        "human_written",
+    ]
     prompt: str | None = None
     attempts: int = 0
     statements: int = 0

@@ -82,6 +82,15 @@ def verify_sections(
     return updated, report
 
 
+def needs_redraft(record: dict[str, Any], when: str) -> bool:
+    """Whether a verified section record is worth another model call (`AgentContext.redraft_when`)."""
+    if record.get("error"):
+        return True
+    if when == "any_unverified":
+        return bool(record["failed"])
+    return record["verified"] == 0
+
+
 def mark_unsupported(record: dict[str, Any]) -> dict[str, Any]:
     """Flag every statement of a final section record that did not verify."""
     marked = _copy(record)

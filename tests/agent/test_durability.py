@@ -21,11 +21,12 @@ from assistant.agent.checkpoint import open_checkpointer
 from assistant.agent.graph import NODE_NAMES, NodeFn
 from assistant.agent.runner import InvestigationRunner
 from assistant.agent.sections import SECTIONS
+from assistant.agent.summary import SUMMARY_SECTION
 from tests.agent.conftest import ContextFactory
 from tests.agent.corpus import careful_model, mes_payload
 
 EVENT = {"payload": mes_payload()}
-N_SECTIONS = len(SECTIONS)
+N_SECTIONS = len([s for s in SECTIONS if s != SUMMARY_SECTION])  # the summary is assembled
 
 
 class Crash(RuntimeError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -134,12 +135,11 @@ def test_human_only_fields_stay_empty_even_when_the_model_fills_them(
     assert report["disposition"]["recommendation_suggested"] is not None
 
 
-def test_unsupported_statement_is_redrafted_once_then_flagged(
-    make_context: ContextFactory,
-) -> None:
-    calls: dict[str, int] = {}
+def _invents(calls: dict[str, int]) -> Callable[[FakeRequest], str]:
+    """Root cause: a hypothesis with an invented quote (its most probable cause verifies);
+    CAPA: only an invented quote on the first attempt (nothing verified), fixed on the second."""
 
-    def invents(request: FakeRequest) -> str:
+    def answer(request: FakeRequest) -> str:
         section = _section_of(request)
         calls[section] = calls.get(section, 0) + 1
         if section == "root_cause_analysis":  # always an invented quote
@@ -147,15 +147,23 @@ def test_unsupported_statement_is_redrafted_once_then_flagged(
             for h in answer["hypotheses"]:
                 h["citations"][0]["quote"] = "operator forgot to close the steam valve completely"
             return json.dumps(answer)
-        if section == "capa" and calls[section] == 1:  # fixed on the second attempt
+        if section == "capa" and calls[section] == 1:
             answer = json.loads(careful_answer(request))
             answer["statements"][0]["citations"][0]["quote"] = "a quote that is not in the text"
             return json.dumps(answer)
         return careful_answer(request)
 
-    model = FakeChatModel(invents)
+    return answer
+
+
+def test_a_section_with_nothing_verified_is_redrafted_once_others_are_flagged(
+    make_context: ContextFactory,
+) -> None:
+    calls: dict[str, int] = {}
+    model = FakeChatModel(_invents(calls))
     _, outcome = _run(make_context, model)
-    assert calls["root_cause_analysis"] == 2 and calls["capa"] == 2
+    assert calls["capa"] == 2  # nothing verified: redrafted with the problems
+    assert calls["root_cause_analysis"] == 1  # its most probable cause verified: kept, flagged
     assert calls["event_description"] == 1
     retry = [r for r in model.requests if _section_of(r) == "capa"][1]
     assert "previous answer for this section had problems" in retry.messages[-1]["content"]
@@ -163,12 +171,78 @@ def test_unsupported_statement_is_redrafted_once_then_flagged(
     report = outcome.report
     capa = report["capa"]["statements"][0]
     assert capa["check"]["verdict"] == "verified" and capa["flag"] is None
-    hypothesis = report["root_cause_analysis"]["hypotheses"][0]["statement"]
+    rca = report["root_cause_analysis"]
+    assert rca["root_cause_statement"]["check"]["verdict"] == "verified"
+    hypothesis = rca["hypotheses"][0]["statement"]
     assert hypothesis["check"]["verdict"] == "citation_invalid"
     assert hypothesis["flag"] == UNSUPPORTED_MARK
     per_section = {p["section"]: p for p in report["ai_provenance"]["per_section"]}
-    assert per_section["root_cause_analysis"]["attempts"] == 2
+    assert per_section["root_cause_analysis"]["attempts"] == 1
     assert per_section["root_cause_analysis"]["unsupported_claims"]
+    assert per_section["capa"]["attempts"] == 2
+
+
+def test_any_unverified_policy_redrafts_a_section_with_one_failed_statement(
+    make_context: ContextFactory,
+) -> None:
+    calls: dict[str, int] = {}
+    context = make_context(FakeChatModel(_invents(calls)))
+    context.redraft_when = "any_unverified"
+    outcome = InvestigationRunner(context, InMemorySaver()).start("inv-1", EVENT, ["SITE-A"])
+    assert calls["root_cause_analysis"] == 2 and calls["capa"] == 2
+    hypothesis = outcome.report["root_cause_analysis"]["hypotheses"][0]["statement"]
+    assert hypothesis["flag"] == UNSUPPORTED_MARK  # still invented after the one redraft
+
+
+def test_executive_summary_is_composed_of_verified_statements_without_a_model_call(
+    make_context: ContextFactory,
+) -> None:
+    calls: dict[str, int] = {}
+    model = FakeChatModel(_invents(calls))
+    _, outcome = _run(make_context, model)
+    assert "executive_summary" not in calls
+    report = outcome.report
+    summary = report["executive_summary"]["statements"]
+    expected = [
+        report["event_description"]["statements"][0],
+        report["impact_assessment"]["statements"][0],
+        report["root_cause_analysis"]["root_cause_statement"],  # not the invented hypothesis
+        report["capa"]["statements"][0],  # the redrafted, verified one
+        report["disposition"]["statements"][0],
+    ]
+    assert [(s["text"], s["citations"]) for s in summary] == [
+        (s["text"], s["citations"]) for s in expected
+    ]
+    assert all(s["check"]["verdict"] == "verified" and s["flag"] is None for s in summary)
+    per_section = {p["section"]: p for p in report["ai_provenance"]["per_section"]}
+    assert per_section["executive_summary"]["origin"] == "assembled_from_verified_statements"
+    checked = {s["statement_id"].split("#")[0] for s in outcome.state["verification"]["statements"]}
+    assert "executive_summary" in checked  # the stored verifier report covers it too
+
+
+def test_a_summary_change_request_is_drafted_by_the_model_with_the_comments(
+    make_context: ContextFactory,
+) -> None:
+    model = FakeChatModel(careful_answer)
+    runner, _ = _run(make_context, model)
+    before = len(model.requests)
+    comment = "Mention the batch disposition basis."
+    outcome = runner.review(
+        "inv-1", {"action": "request_changes", "comments": {"executive_summary": comment}}
+    )
+    new = model.requests[before:]
+    assert [_section_of(r) for r in new] == ["executive_summary"]
+    assert comment in new[0].messages[-1]["content"]
+    per_section = {p["section"]: p for p in outcome.report["ai_provenance"]["per_section"]}
+    assert per_section["executive_summary"]["origin"] == "ai_generated"
+
+
+def test_summary_drafted_by_the_model_when_assembly_is_off(make_context: ContextFactory) -> None:
+    model = FakeChatModel(careful_answer)
+    context = make_context(model)
+    context.assemble_summary = False
+    InvestigationRunner(context, InMemorySaver()).start("inv-1", EVENT, ["SITE-A"])
+    assert "executive_summary" in [_section_of(r) for r in model.requests]
 
 
 def test_a_statement_citing_instruction_like_text_is_never_verified(
@@ -236,3 +310,27 @@ def test_event_outside_the_callers_site_scope_is_refused(make_context: ContextFa
     runner = InvestigationRunner(make_context(), InMemorySaver())
     with pytest.raises(ValueError, match="outside the caller's scope"):
         runner.start("inv-x", EVENT, ["SITE-B"])
+
+
+def test_a_section_cut_off_twice_is_redrafted_asking_for_one_statement(
+    make_context: ContextFactory,
+) -> None:
+    """Greedy sampling repeats a reply that ran into max_tokens; one statement fits."""
+    limits: list[int] = []
+
+    def rambles(request: FakeRequest) -> str:
+        if not request.messages[1]["content"].startswith("Section: impact assessment"):
+            return careful_answer(request)
+        assert request.json_schema is not None
+        schema = request.json_schema
+        limit = schema["properties"]["statements"]["maxItems"]
+        limits.append(limit)
+        if limit > 1:  # never completes within max_tokens (450 words for the fake model)
+            return json.dumps({"statements": [{"text": "word " * 600, "citations": []}]})
+        return careful_answer(request)
+
+    _, outcome = _run(make_context, FakeChatModel(rambles))
+    assert limits == [2, 2, 1]  # reply + repair turn, then the redraft
+    impact = outcome.state["sections"]["impact_assessment"]
+    assert impact["error"] is None and impact["attempt"] == 2
+    assert impact["content"]["statements"][0]["check"]["verdict"] == "verified"
