@@ -18,7 +18,8 @@ from typing import Any
 
 from evals.retrieval_metrics import RankedQuery, evaluate_rankings, label_accuracy, macro_micro
 from retrieval.embedding import Embedder
-from retrieval.similar import EventQuery, SimilarEventFinder
+from retrieval.label_model_cache import LabelModelCache
+from retrieval.similar import EVENT_DOC_TYPES, EventQuery, SimilarEventFinder
 from retrieval.store.base import IndexStore
 
 DATASET_DIR = Path(__file__).parent / "datasets" / "recalls"
@@ -43,6 +44,7 @@ class RecallsConfig:
     strict: bool = False
     limit: int | None = None  # first N queries (file order), for a quick run
     depth: int = RANK_DEPTH
+    label_model: bool = True  # False: the neighbours' label vote only (the earlier method)
 
 
 @dataclass
@@ -188,8 +190,13 @@ def run_recalls_many(
         try:
             store.ensure_collection(embedder.dim)
             index_info = build_index(corpus, store, embedder, Path(tmp))
+            labels = LabelModelCache(store, embedder, EVENT_DOC_TYPES)
+            if any(c.label_model for c in configs):
+                index_info["label_model"] = _train_label_model(labels)
             for config in configs:
-                runs.append(_evaluate(config, store, embedder, by_doc, index_info, progress))
+                runs.append(
+                    _evaluate(config, store, embedder, labels, by_doc, index_info, progress)
+                )
         finally:
             store.close()
     for run in runs:
@@ -197,10 +204,22 @@ def run_recalls_many(
     return runs
 
 
+def _train_label_model(labels: LabelModelCache) -> dict[str, Any]:
+    """Train the failure-mode model at index time (from the indexed events only)."""
+    scope = labels.get((EVAL_SITE,))
+    return {
+        "trained": scope.model is not None,
+        "labelled_records": scope.labelled_records,
+        "classes": len(scope.model.classes) if scope.model else 0,
+        "build_s": round(scope.build_s, 1),
+    }
+
+
 def _evaluate(
     config: RecallsConfig,
     store: IndexStore,
     embedder: Embedder,
+    labels: LabelModelCache,
     by_doc: dict[str, dict[str, Any]],
     index_info: dict[str, Any],
     progress: Callable[[int, int], None] | None,
@@ -209,7 +228,13 @@ def _evaluate(
     check_queries(queries, config.field)
     if config.limit is not None:
         queries = queries[: config.limit]
-    finder = SimilarEventFinder(store, embedder, candidates=config.depth)
+    finder = SimilarEventFinder(
+        store,
+        embedder,
+        candidates=config.depth,
+        label_models=labels,
+        use_label_model=config.label_model,
+    )
     t_search = time.perf_counter()
     ranked, per_query = _rank_all(queries, finder, by_doc, config, progress)
     search_s = time.perf_counter() - t_search
@@ -227,6 +252,7 @@ def _evaluate(
         row.update({k: round(v, 4) for k, v in row_values.items()})
     timings = {
         "ingest_s": index_info["ingest_s"],
+        "label_model_s": index_info.get("label_model", {}).get("build_s", 0.0),
         "search_s": round(search_s, 2),
         "per_query_ms": round(1000 * search_s / max(len(ranked), 1), 1),
     }
@@ -259,6 +285,7 @@ def _rank_all(
                 ],
                 "fm_top1": label_accuracy(predicted, gold, 1),
                 "fm_top3": label_accuracy(predicted, gold, 3),
+                "label_source": result.label_source,
                 "top5": [e.doc_id for e in result.events[:5]],
                 "top5_gains": gains[:5],
             }
@@ -281,6 +308,8 @@ def _gain(event: dict[str, Any] | None, query: dict[str, Any], strict: bool) -> 
 
 
 def _config_dict(config: RecallsConfig, embedder: Embedder) -> dict[str, Any]:
+    import retrieval.label_model as label_model
+    import retrieval.mode_ranking as mode_ranking
     import retrieval.similar as similar
 
     out = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
@@ -290,6 +319,17 @@ def _config_dict(config: RecallsConfig, embedder: Embedder) -> dict[str, Any]:
         "prior_neighbours": similar.PRIOR_NEIGHBOURS,
         "prior_temperature": similar.PRIOR_TEMPERATURE,
         "prior_weight": similar.PRIOR_WEIGHT,
+        "label_model": (
+            {
+                "svm_c": label_model.C,
+                "temperature": label_model.TEMPERATURE,
+                "prior_weight": mode_ranking.MODEL_PRIOR_WEIGHT,
+                "covered_modes": mode_ranking.COVERED_MODES,
+            }
+            if config.label_model
+            else None
+        ),
+        "product_term_weight": similar.PRODUCT_TERM_WEIGHT,
         "candidates": config.depth,
         "reranker": None,
     }
@@ -308,3 +348,84 @@ def table_rows(metrics: dict[str, float]) -> list[tuple[str, str, str]]:
         for name in TABLE_METRICS
         if name in metrics
     ]
+
+
+# -- validation splits inside the historical index (for choosing parameters, never dev) ------
+
+QUERY_MIN_CHARS = 30  # the shortest dev query has 30 characters and 6 words
+QUERY_MIN_WORDS = 6
+QUERIES_PER_FIRM = 2
+# Catch-all classes that dev_queries.jsonl never uses as a query class (it has 24 of the 29).
+NON_QUERY_CLASSES = frozenset({"CGMP_GENERAL", "OTHER", "PROCESS_CONTROL", "QUALITY_SYSTEM_OOS"})
+
+
+def validation_split(
+    corpus: Sequence[dict[str, Any]], cut: str, end: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(corpus, queries) for a temporal split of the *index* events: those reported before
+    `cut` (YYYYMMDD) stay `index_*`, those reported in [cut, end) give pseudo-queries built
+    like dev_queries.jsonl (the recall narrative without FDA's category prefix, at most two
+    per firm, no catch-all class); every other event leaves the index."""
+    rows: list[dict[str, Any]] = []
+    window: list[dict[str, Any]] = []
+    for event in corpus:
+        date = str(event.get("report_date", ""))
+        historical = str(event.get("split", "")).startswith(INDEX_SPLIT_PREFIX)
+        row = dict(event)
+        if historical and date < cut:
+            row["split"] = f"index_before_{cut}"
+        else:
+            row["split"] = f"validation_{cut}_{end}" if historical and date < end else "unused"
+            if row["split"] != "unused":
+                window.append(row)
+        rows.append(row)
+    queries: list[dict[str, Any]] = []
+    per_firm: dict[str, int] = {}
+    for event in sorted(window, key=lambda e: str(e["doc_id"])):
+        text = str(event.get("reason_narrative") or "").strip()
+        firm = str(event.get("firm_key", ""))
+        if (
+            len(text) < QUERY_MIN_CHARS
+            or len(text.split()) < QUERY_MIN_WORDS
+            or event.get("failure_mode") in NON_QUERY_CLASSES
+            or per_firm.get(firm, 0) >= QUERIES_PER_FIRM
+        ):
+            continue
+        per_firm[firm] = per_firm.get(firm, 0) + 1
+        products = event.get("product_descriptions") or [""]
+        queries.append(
+            {
+                "qid": f"V-{event['doc_id']}",
+                "query": text,
+                "query_with_product": f"{text} | Product: {products[0]}",
+                "gold_failure_mode": event["failure_mode"],
+                "dosage_form": event.get("dosage_form"),
+                "source_doc_id": event["doc_id"],
+                "firm_key": firm,
+                "date": event.get("report_date"),
+            }
+        )
+    return rows, queries
+
+
+def write_validation_split(
+    corpus_path: Path, cut: str, end: str, out_dir: Path
+) -> tuple[Path, Path]:
+    """Write a validation split as files `devia eval recalls --corpus/--queries` reads."""
+    rows, queries = validation_split(read_jsonl(corpus_path), cut, end)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = (out_dir / f"corpus_{cut}.jsonl", out_dir / f"queries_{cut}_{end}.jsonl")
+    for path, items in zip(paths, (rows, queries), strict=True):
+        with path.open("w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(item) + "\n" for item in items)
+    return paths
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 4:
+        raise SystemExit("usage: python -m evals.recalls CUT END OUT_DIR   (dates as YYYYMMDD)")
+    cut_arg, end_arg, out_arg = sys.argv[1:]
+    for written in write_validation_split(DEFAULT_CORPUS, cut_arg, end_arg, Path(out_arg)):
+        print(written)

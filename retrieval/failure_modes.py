@@ -1,17 +1,18 @@
-"""Failure-mode suggestion from the labels of the nearest historical events."""
+"""Failure-mode suggestion: from the scope's failure-mode model where there is one
+(`suggestions_from_probabilities`), else from the labels of the nearest historical events."""
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class FailureModeSuggestion:
     failure_mode: str
-    score: float  # share of the similarity-weighted vote of the neighbours, 0..1
+    score: float  # p(mode | event) of the model, or share of the neighbours' vote; 0..1
     neighbours: int  # how many of the top neighbours carry this label
 
 
@@ -40,5 +41,18 @@ def failure_mode_distribution(
         FailureModeSuggestion(label, weight / total, counts[label])
         for label, weight in weights.items()
     ]
+    suggestions.sort(key=lambda s: (-s.score, s.failure_mode))
+    return suggestions
+
+
+def suggestions_from_probabilities(
+    probs: Mapping[str, float], ranked: Sequence[tuple[str | None, float]], k: int
+) -> list[FailureModeSuggestion]:
+    """The model's modes, most likely first, each with how many of the top `k` labelled
+    neighbours (`ranked`: (label, similarity), most similar first) carry it."""
+    counts: dict[str, int] = defaultdict(int)
+    for label, _ in [(label, sim) for label, sim in ranked if label][:k]:
+        counts[label] += 1
+    suggestions = [FailureModeSuggestion(m, p, counts[m]) for m, p in probs.items()]
     suggestions.sort(key=lambda s: (-s.score, s.failure_mode))
     return suggestions

@@ -8,11 +8,19 @@ index only, never on evaluation queries):
    (best chunk score per record).
 2. Text score: `DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * bm25 / max_bm25`. A record found
    by one list only gets the lowest score of the other list (an upper bound of its true one).
-3. Failure-mode prior: the labels of the top `PRIOR_NEIGHBOURS` records, weighted by
-   `exp((score - best) / PRIOR_TEMPERATURE)`, give a failure-mode distribution; each
-   candidate gains `PRIOR_WEIGHT * p(its label)`. This uses the index's own labels only.
+3. Failure-mode prior p(mode | event): from the failure-mode model trained on the scope's
+   own labelled events (retrieval.label_model, retrieval.label_model_cache); each candidate
+   gains `MODEL_PRIOR_WEIGHT * p(its label)`, and the best precedent of a nearly-as-likely
+   second or third mode moves up to second or third place (retrieval.mode_ranking). Where the
+   scope has too few labels for a model, the labels of the top `PRIOR_NEIGHBOURS` records,
+   weighted by `exp((score - best) / PRIOR_TEMPERATURE)`, give the distribution instead and
+   each candidate gains `PRIOR_WEIGHT * p(its label)`.
 4. Field matches (same equipment tag, product, process parameter) add fixed boosts.
 5. An optional reranker (retrieval.rerank) reorders the head of the list.
+
+A labelled product segment of the query text ("| Product: ...") describes the material, not
+the failure: the dense vector and the failure-mode model see the problem statement only, and
+the product's words count `PRODUCT_TERM_WEIGHT` in the keyword half (retrieval.event_text).
 """
 
 from __future__ import annotations
@@ -28,11 +36,18 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from retrieval.embedding import Embedder
-from retrieval.failure_modes import FailureModeSuggestion, failure_mode_distribution
+from retrieval.event_text import split_product_text
+from retrieval.failure_modes import (
+    FailureModeSuggestion,
+    failure_mode_distribution,
+    suggestions_from_probabilities,
+)
 from retrieval.index_contract import DocType, Payload
+from retrieval.label_model_cache import LabelModelCache
+from retrieval.mode_ranking import MODEL_PRIOR_WEIGHT, cover_likely_modes
 from retrieval.rerank import Reranker
-from retrieval.sparse import query_vector
-from retrieval.store.base import Filter, IndexStore, Range, ScoredPoint, SearchMode
+from retrieval.sparse import term_id, tokenize
+from retrieval.store.base import Filter, IndexStore, Range, ScoredPoint, SearchMode, SparseVector
 
 DENSE_WEIGHT = 0.7
 PRIOR_NEIGHBOURS = 10
@@ -41,6 +56,7 @@ PRIOR_WEIGHT = 0.5
 EQUIPMENT_BOOST = 0.10
 PRODUCT_BOOST = 0.08
 PARAMETER_BOOST = 0.05
+PRODUCT_TERM_WEIGHT = 0.25  # keyword weight of product-description words in the query
 PARAMETER_MATCH_MIN = 90.0  # rapidfuzz partial_ratio for "same parameter" in the record text
 CANDIDATES = 100
 RERANK_DEPTH = 20
@@ -121,7 +137,7 @@ class ScoreBreakdown:
     sparse: float
     text: float  # fused text similarity
     field_boost: float
-    failure_mode_prior: float  # p(candidate's label) under the neighbours' distribution
+    failure_mode_prior: float  # p(candidate's label | event): label model or neighbour vote
     rerank: float | None
     final: float
 
@@ -151,6 +167,7 @@ class SimilarResult:
     failure_modes: list[FailureModeSuggestion]
     candidates: int
     timings_ms: Mapping[str, float] = field(default_factory=dict)
+    label_source: str = "neighbours"  # "model": the scope's failure-mode model; "neighbours"
 
 
 @dataclass
@@ -170,21 +187,36 @@ class SimilarEventFinder:
         reranker: Reranker | None = None,
         doc_types: Sequence[str] = EVENT_DOC_TYPES,
         candidates: int = CANDIDATES,
+        label_models: LabelModelCache | None = None,
+        use_label_model: bool = True,
     ) -> None:
+        """`label_models`: share one cache between finders over the same store (else each
+        finder keeps its own); `use_label_model=False`: the neighbour vote only."""
         self._store = store
         self._embedder = embedder
         self._reranker = reranker
         self._doc_types = tuple(doc_types)
         self._candidates = candidates
+        self._labels: LabelModelCache | None = None
+        if use_label_model:
+            self._labels = label_models or LabelModelCache(store, embedder, self._doc_types)
 
     def find(self, query: EventQuery, limit: int = 10) -> SimilarResult:
         if not 1 <= limit <= self._candidates:
             raise SimilarQueryError(f"limit must be between 1 and {self._candidates}")
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        dense_vec = self._embedder.embed([query.text])[0].tolist()
-        sparse_vec = query_vector(query.text)
+        problem, product = split_product_text(query.text)
+        dense_vec = self._embedder.embed([problem])[0].tolist()
+        sparse_vec = weighted_query_vector(problem, product)
         timings["embed_ms"] = (time.perf_counter() - t0) * 1000
+        probs: dict[str, float] | None = None
+        if self._labels is not None:
+            t0 = time.perf_counter()
+            scope_model = self._labels.get(query.sites).model
+            if scope_model is not None:
+                probs = scope_model.probabilities(problem, dense_vec)
+            timings["label_model_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         flt = self._filter(query)
         fetch = self._candidates * 3  # chunks: records may have several
@@ -199,18 +231,29 @@ class SimilarEventFinder:
         records = _group(dense_hits, sparse_hits, query.event_id, self._candidates)
         # A record missing from a full result list shares no term with the query (score 0);
         # missing from a truncated list, it scores at most the list's lowest score.
-        events = self._score(query, records, sparse_truncated=len(sparse_hits) >= fetch)
-        timings["score_ms"] = (time.perf_counter() - t0) * 1000
-        suggestions = failure_mode_distribution(
-            [(e.failure_mode, e.scores.text) for e in _by_text(events)],
-            PRIOR_NEIGHBOURS,
-            PRIOR_TEMPERATURE,
+        events = self._score(
+            query, records, sparse_truncated=len(sparse_hits) >= fetch, probs=probs
         )
+        neighbours = [(e.failure_mode, e.scores.text) for e in _by_text(events)]
+        if probs is not None:
+            order = cover_likely_modes([e.failure_mode for e in events], probs)
+            events = [events[i] for i in order]
+            suggestions = suggestions_from_probabilities(probs, neighbours, PRIOR_NEIGHBOURS)
+        else:
+            suggestions = failure_mode_distribution(neighbours, PRIOR_NEIGHBOURS, PRIOR_TEMPERATURE)
+        timings["score_ms"] = (time.perf_counter() - t0) * 1000
         if self._reranker is not None and events:
             t0 = time.perf_counter()
             events = self._rerank(query, events)
             timings["rerank_ms"] = (time.perf_counter() - t0) * 1000
-        return SimilarResult(query, events[:limit], suggestions[:3], len(records), timings)
+        return SimilarResult(
+            query,
+            events[:limit],
+            suggestions[:3],
+            len(records),
+            timings,
+            label_source="model" if probs is not None else "neighbours",
+        )
 
     def _filter(self, query: EventQuery) -> Filter:
         ranges: dict[str, Range] = {}
@@ -225,7 +268,12 @@ class SimilarEventFinder:
         return Filter(must=must, ranges=ranges)
 
     def _score(
-        self, query: EventQuery, records: list[_Candidate], *, sparse_truncated: bool
+        self,
+        query: EventQuery,
+        records: list[_Candidate],
+        *,
+        sparse_truncated: bool,
+        probs: Mapping[str, float] | None,
     ) -> list[SimilarEvent]:
         if not records:
             return []
@@ -241,21 +289,22 @@ class SimilarEventFinder:
             sparse_norm = sparse / sparse_max if sparse_max > 0 else 0.0
             text = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * sparse_norm
             text_scores.append((cand, dense, sparse, text))
-        labelled = [
-            (_str_or_none(c.point.payload.get(Payload.FAILURE_MODE)), t)
-            for c, _, _, t in sorted(text_scores, key=lambda x: -x[3])
-        ]
-        prior = {
-            s.failure_mode: s.score
-            for s in failure_mode_distribution(labelled, PRIOR_NEIGHBOURS, PRIOR_TEMPERATURE)
-        }
+        if probs is not None:
+            prior, weight = dict(probs), MODEL_PRIOR_WEIGHT
+        else:
+            labelled = [
+                (_str_or_none(c.point.payload.get(Payload.FAILURE_MODE)), t)
+                for c, _, _, t in sorted(text_scores, key=lambda x: -x[3])
+            ]
+            neighbours = failure_mode_distribution(labelled, PRIOR_NEIGHBOURS, PRIOR_TEMPERATURE)
+            prior, weight = {s.failure_mode: s.score for s in neighbours}, PRIOR_WEIGHT
         events: list[SimilarEvent] = []
         for cand, dense, sparse, text in text_scores:
             payload = cand.point.payload
             label = _str_or_none(payload.get(Payload.FAILURE_MODE))
             factors, boost = shared_factors(query, payload, predicted_mode=_top(prior))
             p_label = prior.get(label, 0.0) if label else 0.0
-            final = text + boost + PRIOR_WEIGHT * p_label
+            final = text + boost + weight * p_label
             events.append(
                 _event(
                     cand.point,
@@ -316,6 +365,15 @@ def shared_factors(
     elif label and not query.failure_mode and predicted_mode and label == predicted_mode:
         factors.append(f"same failure mode {label} (predicted for this event)")
     return tuple(factors), boost
+
+
+def weighted_query_vector(problem: str, product: str = "") -> SparseVector:
+    """Keyword query: weight 1 per distinct problem term, `PRODUCT_TERM_WEIGHT` per product
+    term that the problem text does not already have."""
+    weights = {term_id(t): PRODUCT_TERM_WEIGHT for t in tokenize(product)}
+    weights.update({term_id(t): 1.0 for t in tokenize(problem)})
+    items = sorted(weights.items())
+    return SparseVector(tuple(i for i, _ in items), tuple(w for _, w in items))
 
 
 def _group(

@@ -14,6 +14,10 @@ THRESHOLDS = Path(__file__).parents[2] / "evals" / "thresholds.json"
 
 
 @pytest.mark.embedder
+# Ingests the 3,897 index events and trains the failure-mode model with the real embedder:
+# about 6 CPU-minutes (25 min wall under a load average of 8 to 15 on two shared cores, past
+# the suite's 900 s hang limit).
+@pytest.mark.timeout(2400)
 def test_recalls_subset_stays_above_thresholds() -> None:
     spec = json.loads(THRESHOLDS.read_text())["recalls_ci_subset"]
     config = RecallsConfig(field=spec["field"], limit=spec["limit"], strict=spec["strict"])
