@@ -32,16 +32,15 @@ def time_draft(run: Callable[[str], dict[str, Any]], run_id: str) -> DraftTiming
     per_node: dict[str, float] = {}
     for entry in state.get("timings") or []:
         per_node[entry["node"]] = per_node.get(entry["node"], 0.0) + entry["seconds"]
-    drafted = [r for r in (state.get("sections") or {}).values() if r.get("prompts")]
+    sections = list((state.get("sections") or {}).values())
+    drafted = [r for r in sections if r.get("prompts")]
     return DraftTiming(
         seconds,
         llm_calls=sum(int(r.get("attempt") or 1) for r in drafted),
         per_node=per_node,
         redrafted=sum(int(r.get("attempt") or 1) > 1 for r in drafted),
-        statements=sum(
-            int(r.get("n_statements") or 0) for r in (state.get("sections") or {}).values()
-        ),
-        verified=sum(int(r.get("verified") or 0) for r in (state.get("sections") or {}).values()),
+        statements=sum(int(r.get("n_statements") or 0) for r in sections),
+        verified=sum(int(r.get("verified") or 0) for r in sections),
     )
 
 

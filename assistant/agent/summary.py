@@ -39,7 +39,7 @@ def _first_verified(content: dict[str, Any], section: str) -> dict[str, Any] | N
 
 
 def is_composed(record: dict[str, Any] | None) -> bool:
-    return bool(record) and (record or {}).get("origin") == ORIGIN
+    return (record or {}).get("origin") == ORIGIN
 
 
 def compose_summary(sections: dict[str, dict[str, Any]]) -> dict[str, Any]:
