@@ -14,6 +14,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from assistant.sqlite_wal import enable_wal
+
+BUSY_TIMEOUT_S = 30.0
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ingested_files (
     sha256 TEXT PRIMARY KEY,
@@ -30,8 +34,11 @@ class IngestRegistry:
         """`path`: a SQLite file (created with its folder); None keeps it in memory."""
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path) if path else ":memory:", timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL" if path else "PRAGMA journal_mode=MEMORY")
+        self._db = sqlite3.connect(str(path) if path else ":memory:", timeout=BUSY_TIMEOUT_S)
+        if path is None:
+            self._db.execute("PRAGMA journal_mode=MEMORY")
+        else:
+            enable_wal(self._db, BUSY_TIMEOUT_S)
         self._db.execute(_SCHEMA)
         self._db.commit()
 

@@ -17,6 +17,8 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from assistant.sqlite_wal import enable_wal
+
 BUSY_TIMEOUT_S = 30.0
 CHECKPOINT_FILE = "agent-checkpoints.sqlite"
 
@@ -29,7 +31,7 @@ def sqlite_connection(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-    conn.execute("PRAGMA journal_mode=WAL")
+    enable_wal(conn, BUSY_TIMEOUT_S)
     return conn
 
 
