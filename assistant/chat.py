@@ -262,7 +262,12 @@ class ChatService:
                 )
         chunks = {
             s.chunk_id: ChunkPayload(
-                chunk_id=s.chunk_id, text=s.text, doc_id=s.doc_id, revision=s.revision, page=s.page
+                chunk_id=s.chunk_id,
+                text=s.text,
+                doc_id=s.doc_id,
+                revision=s.revision,
+                page=s.page,
+                section=s.section_id,
             )
             for s in sources
         }

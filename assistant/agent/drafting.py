@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from assistant.agent.evidence import EvidenceItem, EvidenceSet
 from assistant.agent.report import Citation, Statement
 from assistant.agent.sections import SectionSpec, answer_schema, format_evidence
-from assistant.llm import ChatModel, StructuredOutputError, system, user
+from assistant.llm import ChatModel, LlmTimeoutError, StructuredOutputError, system, user
 from assistant.prompts import Prompt, load_prompt
 
 
@@ -170,6 +170,16 @@ def draft_section(
             error=f"{exc} (raw reply kept in the call record)",
             truncated=exc.truncated,
             call={"raw_texts": exc.raw_texts, "errors": exc.errors},
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        return record
+    except LlmTimeoutError as exc:
+        # This section only: the other sections are still drafted, and this one is left for
+        # the investigator to write. It is not redrafted (a second call would wait as long).
+        record.update(
+            content={},
+            error=f"the model did not answer in time: {exc}",
+            timed_out=True,
             seconds=round(time.perf_counter() - started, 3),
         )
         return record

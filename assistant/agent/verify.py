@@ -31,6 +31,7 @@ def chunk_payloads(ev: EvidenceSet) -> dict[str, ChunkPayload]:
             revision=item.revision,
             status=ChunkStatus(item.status) if item.status in statuses else ChunkStatus.effective,
             page=item.page,
+            section=item.section_id,
         )
         for item in ev.items
     }
@@ -84,6 +85,8 @@ def verify_sections(
 
 def needs_redraft(record: dict[str, Any], when: str) -> bool:
     """Whether a verified section record is worth another model call (`AgentContext.redraft_when`)."""
+    if record.get("timed_out"):
+        return False
     if record.get("error"):
         return True
     if when == "any_unverified":

@@ -25,6 +25,7 @@ class ChunkPayload(BaseModel):
     revision: str | None = None
     status: ChunkStatus = ChunkStatus.effective
     page: int | None = None
+    section: str | None = None  # section or step id, as the evidence header shows it
     site: str | None = None
 
 

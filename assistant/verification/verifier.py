@@ -56,6 +56,7 @@ def _identifiers_with_digits(text: str) -> list[str]:
 
 
 _DECIMAL = re.compile(r"\d+[.,]\d+")
+_NUMERIC_RANGE = re.compile(r"(\d+(?:[.,]\d+)?)-(\d+(?:[.,]\d+)?)")
 _MIN_SUBSTRING_MATCH = 4  # shorter tokens ("71", "5") must match a whole token
 
 
@@ -88,12 +89,48 @@ def unmatched_numbers(statement: str, evidence: Sequence[str]) -> list[str]:
         wanted = _compact(token)
         if wanted in available or token in available:
             continue
+        bounds = _NUMERIC_RANGE.fullmatch(token)
+        if bounds and all(bound in available for bound in bounds.groups()):
+            continue  # "8-12" where the text has "8 - 12" or "8 to 12"
         if len(wanted) >= _MIN_SUBSTRING_MATCH and re.search(
             rf"(?<![0-9]){re.escape(wanted)}(?![0-9])", compact_text
         ):
             continue
         missing.append(token)
     return missing
+
+
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014"
+
+
+def _label_patterns(chunk: ChunkPayload) -> list[str]:
+    def value(text: str) -> str:
+        # the value itself, not the start of a longer number (section 5.3 is not 5.30)
+        return re.escape(text) + r"(?![0-9]|[.,][0-9])"
+
+    patterns = []
+    if chunk.doc_id.strip():
+        parts = [re.escape(part) for part in re.split(rf"[{_DASHES}\s]+", chunk.doc_id.strip())]
+        patterns.append(rf"(?<![\w-]){f'[{_DASHES} ]?'.join(parts)}(?![\w-])")
+    if chunk.revision and chunk.revision.strip() not in {"", "-"}:
+        patterns.append(rf"\b(?:rev(?:ision)?|version|ver|v)\.?\s*{value(chunk.revision.strip())}")
+    if chunk.section and chunk.section.strip():
+        patterns.append(rf"(?:\b(?:section|sect|step)\.?|§)\s*{value(chunk.section.strip())}")
+    if chunk.page is not None:
+        patterns.append(rf"\b(?:page|pg|p)\.?\s*{value(str(chunk.page))}")
+    return patterns
+
+
+def strip_citation_labels(statement: str, cited: Sequence[ChunkPayload]) -> str:
+    """The statement without the labels of the documents it cites ("SOP-PRD-011, rev 3,
+    section 5.3, page 1"): those identifiers are checked by the citation itself (the chunk
+    belongs to that document, revision, section and page), not by the chunk text, which
+    seldom repeats its own header. A label that names another revision or section stays in
+    and must be found in the cited text like any other identifier."""
+    for chunk in cited:
+        for pattern in _label_patterns(chunk):
+            statement = re.sub(pattern, " ", statement, flags=re.IGNORECASE)
+    return statement
 
 
 class StatementVerifier:
@@ -225,8 +262,14 @@ class StatementVerifier:
             problems.append("statement itself contains instruction-like text")
         if problems or score is None:
             return result(Verdict.citation_invalid, problems or ["not scored"])
-        evidence = [chunks[check.chunk_id].text for check in checks]
-        missing = unmatched_numbers(statement.text, evidence) if self._config.check_numbers else []
+        cited = [chunks[check.chunk_id] for check in checks]
+        missing = (
+            unmatched_numbers(
+                strip_citation_labels(statement.text, cited), [chunk.text for chunk in cited]
+            )
+            if self._config.check_numbers
+            else []
+        )
         supported = score >= self._scorer.threshold and not missing
         reasons: list[str] = []
         if score < self._scorer.threshold:

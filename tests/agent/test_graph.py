@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import ValidationError
 
+from assistant.agent.drafting import DraftSettings
 from assistant.agent.report import UNSUPPORTED_MARK, iter_statements
 from assistant.agent.runner import InvestigationRunner
 from assistant.agent.sections import QUOTE_MAX_CHARS, SECTIONS, answer_schema
@@ -89,7 +91,7 @@ def test_facts_come_from_data_and_every_citation_resolves(make_context: ContextF
         for citation in st["citations"]:
             assert citation["chunk_id"] in retrieved and citation["quote_found"]
     prov = report["ai_provenance"]
-    assert prov["prompt_template_versions"]["root_cause_analysis"].startswith("draft_system.v1")
+    assert prov["prompt_template_versions"]["root_cause_analysis"].startswith("draft_system.v2")
     assert {t["node"] for t in prov["timings"]} >= {"intake", "gather_evidence", "verify"}
     assert outcome.state["verification"]["n_statements"] == len(statements)
     # Each section saw only its own evidence: the history prompt shows past records.
@@ -180,6 +182,30 @@ def test_a_section_with_nothing_verified_is_redrafted_once_others_are_flagged(
     assert per_section["root_cause_analysis"]["attempts"] == 1
     assert per_section["root_cause_analysis"]["unsupported_claims"]
     assert per_section["capa"]["attempts"] == 2
+
+
+def test_a_section_that_times_out_is_left_to_the_investigator_and_the_rest_is_drafted(
+    make_context: ContextFactory,
+) -> None:
+    calls: dict[str, int] = {}
+
+    def slow_capa(request: FakeRequest) -> str:
+        section = _section_of(request)
+        calls[section] = calls.get(section, 0) + 1
+        if section == "capa":
+            time.sleep(3.0)  # the model is still thinking when the section's time is up
+        return careful_answer(request)
+
+    _, outcome = _run(make_context, FakeChatModel(slow_capa), draft=DraftSettings(timeout_s=2.0))
+    assert outcome.waiting_for_review
+    assert calls["capa"] == 1  # not redrafted: a second call would wait as long again
+    capa = outcome.state["sections"]["capa"]
+    assert capa["timed_out"] and "did not answer in time" in capa["error"]
+    per_section = {p["section"]: p for p in outcome.report["ai_provenance"]["per_section"]}
+    assert per_section["capa"]["confidence"] == "insufficient_evidence"
+    assert "did not answer in time" in per_section["capa"]["error"]
+    for name in ("event_description", "root_cause_analysis", "disposition"):
+        assert calls[name] == 1 and per_section[name]["verified"] >= 1
 
 
 def test_any_unverified_policy_redrafts_a_section_with_one_failed_statement(

@@ -18,6 +18,7 @@ SOP = ChunkPayload(
     revision="7",
     status=ChunkStatus.effective,
     page=4,
+    section="6.3",
     site="SITE-A",
     text=(
         "6.3 Drying. The inlet air temperature of granulator GR-201 must stay within 55–65 °C.\n"
@@ -127,6 +128,40 @@ def test_numbers_absent_from_the_evidence_make_a_statement_unsupported() -> None
     assert check.verdict is Verdict.unsupported
     assert check.unmatched_numbers == ["75.2"]
     assert unmatched_numbers("Range 55 to 65 °C per 21 CFR 211.100(a)", [SOP.text]) == []
+
+
+def test_the_cited_documents_own_label_needs_no_match_in_its_text() -> None:
+    quote = "If the temperature exceeds 65 °C for more than 5 minutes, stop the drying step"
+    named = statement(
+        "SOP-GR-007, rev 7, section 6.3, page 4: if the temperature exceeds 65 °C for more "
+        "than 5 minutes, stop the drying step.",
+        ("sop-gr-7#3", quote),
+    )
+    check = verifier().verify([named], CHUNKS, RETRIEVED).statements[0]
+    assert check.verdict is Verdict.verified, check.reasons
+
+    wrong = statement(
+        "SOP-GR-007 rev 8 section 6.30 page 14: if the temperature exceeds 65 °C for more "
+        "than 5 minutes, stop the drying step.",
+        ("sop-gr-7#3", quote),
+    )
+    check = verifier().verify([wrong], CHUNKS, RETRIEVED).statements[0]
+    assert check.verdict is Verdict.unsupported
+    assert check.unmatched_numbers == ["8", "6.30", "14"]
+
+    # Another document's label is an identifier like any other: it must be in the cited text.
+    other = statement(
+        "MES-EX-2026-00417 rev 1: if the temperature exceeds 65 °C for more than 5 minutes, "
+        "stop the drying step.",
+        ("sop-gr-7#3", quote),
+    )
+    check = verifier().verify([other], CHUNKS, RETRIEVED).statements[0]
+    assert check.unmatched_numbers == ["mes-ex-2026-00417", "1"]
+
+
+def test_a_numeric_range_matches_its_bounds_in_the_text() -> None:
+    assert unmatched_numbers("Keep it at 55-65 °C", ["between 55 and 65 °C"]) == []
+    assert unmatched_numbers("Keep it at 55-66 °C", ["between 55 and 65 °C"]) == ["55-66"]
 
 
 def test_instruction_like_chunk_is_never_shown_as_fact() -> None:
