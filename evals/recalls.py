@@ -21,6 +21,7 @@ from retrieval.embedding import Embedder
 from retrieval.label_model_cache import LabelModelCache
 from retrieval.similar import EVENT_DOC_TYPES, EventQuery, SimilarEventFinder
 from retrieval.store.base import IndexStore
+from retrieval.vector_cache import VectorCache
 
 DATASET_DIR = Path(__file__).parent / "datasets" / "recalls"
 DEFAULT_CORPUS = DATASET_DIR / "recall_events_all.jsonl"
@@ -166,9 +167,11 @@ def run_recalls(
     embedder: Embedder,
     open_index: Callable[[Path], IndexStore],
     progress: Callable[[int, int], None] | None = None,
+    vector_cache: VectorCache | None = None,
 ) -> RecallsRun:
-    """Ingest, search and score. `open_index(dir)` opens a fresh store under `dir`."""
-    return run_recalls_many([config], embedder, open_index, progress)[0]
+    """Ingest, search and score. `open_index(dir)` opens a fresh store under `dir`;
+    `vector_cache` keeps the failure-mode model's training-text vectors between runs."""
+    return run_recalls_many([config], embedder, open_index, progress, vector_cache)[0]
 
 
 def run_recalls_many(
@@ -176,6 +179,7 @@ def run_recalls_many(
     embedder: Embedder,
     open_index: Callable[[Path], IndexStore],
     progress: Callable[[int, int], None] | None = None,
+    vector_cache: VectorCache | None = None,
 ) -> list[RecallsRun]:
     """Several query settings (field, strict, limit) over one ingested index; every config
     must name the same corpus."""
@@ -190,7 +194,7 @@ def run_recalls_many(
         try:
             store.ensure_collection(embedder.dim)
             index_info = build_index(corpus, store, embedder, Path(tmp))
-            labels = LabelModelCache(store, embedder, EVENT_DOC_TYPES)
+            labels = LabelModelCache(store, embedder, EVENT_DOC_TYPES, vector_cache=vector_cache)
             if any(c.label_model for c in configs):
                 index_info["label_model"] = _train_label_model(labels)
             for config in configs:

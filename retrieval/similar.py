@@ -48,6 +48,7 @@ from retrieval.mode_ranking import MODEL_PRIOR_WEIGHT, cover_likely_modes
 from retrieval.rerank import Reranker
 from retrieval.sparse import term_id, tokenize
 from retrieval.store.base import Filter, IndexStore, Range, ScoredPoint, SearchMode, SparseVector
+from retrieval.vector_cache import VectorCache
 
 DENSE_WEIGHT = 0.7
 PRIOR_NEIGHBOURS = 10
@@ -189,9 +190,11 @@ class SimilarEventFinder:
         candidates: int = CANDIDATES,
         label_models: LabelModelCache | None = None,
         use_label_model: bool = True,
+        vector_cache: VectorCache | None = None,
     ) -> None:
         """`label_models`: share one cache between finders over the same store (else each
-        finder keeps its own); `use_label_model=False`: the neighbour vote only."""
+        finder keeps its own, keeping training-text vectors in `vector_cache` when given);
+        `use_label_model=False`: the neighbour vote only."""
         self._store = store
         self._embedder = embedder
         self._reranker = reranker
@@ -199,7 +202,9 @@ class SimilarEventFinder:
         self._candidates = candidates
         self._labels: LabelModelCache | None = None
         if use_label_model:
-            self._labels = label_models or LabelModelCache(store, embedder, self._doc_types)
+            self._labels = label_models or LabelModelCache(
+                store, embedder, self._doc_types, vector_cache=vector_cache
+            )
 
     def find(self, query: EventQuery, limit: int = 10) -> SimilarResult:
         if not 1 <= limit <= self._candidates:

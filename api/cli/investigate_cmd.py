@@ -223,13 +223,15 @@ def _plant_retrieval(
     from evals.plant_eval import ingest_corpus, plant_paths, score_retrieval
     from retrieval.similar import EventQuery, SimilarEventFinder
     from retrieval.store.factory import open_store
+    from retrieval.vector_cache import VectorCache
 
     embedder = open_embedder(settings)
     store = open_store("edge", work / "index")
     try:
         err.print("indexing the demo plant ...")
         ingest_corpus(plant_paths(plant), store, embedder)
-        finder = SimilarEventFinder(store, embedder)
+        vectors = VectorCache.in_data_dir(settings.data_dir)
+        finder = SimilarEventFinder(store, embedder, vector_cache=vectors)
 
         def rank(scenario: Any) -> list[str]:
             anomaly = normalise_event({"payload": scenario.payload})

@@ -56,6 +56,7 @@ def similar(
     """Similar historical deviations, recurrence and failure-mode suggestion for an event."""
     from retrieval.similar import SimilarEventFinder
     from retrieval.store.factory import open_store
+    from retrieval.vector_cache import VectorCache
 
     settings = Settings()
     try:
@@ -73,7 +74,10 @@ def similar(
         api_key=api_key,
     )
     try:
-        result = SimilarEventFinder(store, embedder).find(query, limit=limit)
+        finder = SimilarEventFinder(
+            store, embedder, vector_cache=VectorCache.in_data_dir(settings.data_dir)
+        )
+        result = finder.find(query, limit=limit)
         recurrence = assess_recurrence(store, query, result, window_months=window_months)
     except SimilarQueryError as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -138,6 +142,7 @@ def eval_recalls(
     """Similar-event retrieval on FDA recall events: P@k, MRR, nDCG, failure-mode accuracy."""
     from evals.recalls import RecallsDataError, run_recalls, table_rows
     from retrieval.store.factory import open_store
+    from retrieval.vector_cache import VectorCache
 
     if index not in ("edge", "local", ":memory:"):
         console.print("[red]error:[/red] --index must be edge, local or :memory:")
@@ -148,7 +153,12 @@ def eval_recalls(
     embedder = open_embedder(settings)
     try:
         with console.status("ingesting the historical events and ranking"):
-            run = run_recalls(config, embedder, lambda d: open_store(index, d))
+            run = run_recalls(
+                config,
+                embedder,
+                lambda d: open_store(index, d),
+                vector_cache=VectorCache.in_data_dir(settings.data_dir),
+            )
     except (RecallsDataError, OSError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc

@@ -1,4 +1,5 @@
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from typer.testing import CliRunner
 from api.cli.similar_cmd import similar
 from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.store.factory import open_store
+from retrieval.vector_cache import CACHE_FILE
 from tests.similar.conftest import MES_PAYLOAD, RECORDS, make_points
 
 
@@ -32,6 +34,9 @@ def test_similar_command_json_and_table(tmp_path: Path, monkeypatch: pytest.Monk
     assert "same equipment GR-201" in top["shared_factors"]
     assert out["recurrence"]["determination"] == "recurrence_same_root_cause"
     assert len(out["failure_modes"]) <= 3
+    # The failure-mode model's training-text vectors were kept under the data dir.
+    with sqlite3.connect(tmp_path / CACHE_FILE) as conn:
+        assert conn.execute("SELECT count(*) FROM vectors").fetchone()[0] > 0
     table = runner.invoke(app, ["tablet hardness low", "--site", "SITE-A"])
     assert table.exit_code == 0, table.output
     assert "DEV-4" in table.output and "Recurrence" in table.output
