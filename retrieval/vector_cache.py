@@ -30,7 +30,7 @@ from retrieval.embedding import Embedder
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = 1  # PRAGMA user_version of the file; 0: a new file
 CACHE_FILE = Path("cache") / "text-vectors.sqlite"  # under the data dir
 PROBE_TEXT = "Probe sentence: the inlet air temperature exceeded its limit during drying."
 PROBE_TOLERANCE = 1e-4  # largest element difference of two embeddings of the probe, one model
@@ -38,13 +38,13 @@ _SQL_PARAMS = 500  # texts per SELECT ... IN (...)
 _CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 _DTYPE = np.dtype("<f4")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS models (model TEXT PRIMARY KEY, probe BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS vectors (
     model TEXT NOT NULL, text_sha256 TEXT NOT NULL, vector BLOB NOT NULL,
     PRIMARY KEY (model, text_sha256)
 ) WITHOUT ROWID;
+PRAGMA user_version = {SCHEMA_VERSION};
 """
 
 
@@ -171,15 +171,12 @@ class VectorCache:
     def _connect(self) -> Iterator[sqlite3.Connection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(self.path, timeout=self._timeout_s)) as conn:
-            with conn:
-                conn.executescript(_SCHEMA)
-                conn.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)",
-                    (SCHEMA_VERSION,),
-                )
-            version = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if version is None or version[0] != SCHEMA_VERSION:
-                raise _NotACache(f"schema {version[0] if version else None!r}")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                with conn:
+                    conn.executescript(_SCHEMA)
+            elif version != SCHEMA_VERSION:
+                raise _NotACache(f"schema version {version}, not {SCHEMA_VERSION}")
             yield conn
 
     def _recover(self, exc: BaseException, what: str, attempt: int) -> bool:

@@ -77,6 +77,20 @@ def test_a_corrupt_file_is_rebuilt(path: Path, caplog: pytest.LogCaptureFixture)
     assert len(VectorCache(path).load(embedder, TEXTS)) == len(TEXTS)
 
 
+def test_a_file_of_another_schema_version_is_rebuilt(
+    path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    embedder = HashingEmbedder(dim=32)
+    _filled(path, embedder)
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    with caplog.at_level(logging.WARNING):
+        assert VectorCache(path).load(embedder, TEXTS) == {}
+    assert "schema version 99" in caplog.text
+    _filled(path, embedder)
+    assert len(VectorCache(path).load(embedder, TEXTS)) == len(TEXTS)
+
+
 def test_a_truncated_file_never_fails_a_caller(path: Path) -> None:
     embedder = HashingEmbedder(dim=32)
     _filled(path, embedder)
