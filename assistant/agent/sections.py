@@ -4,11 +4,13 @@ answer becomes a report section.
 Each section is prompted with only the evidence it needs (numbered snippets E0, E1, ...). The
 answer schema is built per call: `evidence_id` is an enum of the ids shown, lists and strings
 are bounded in number (the grammar keeps small models short), and no schema contains a
-human-only field. Only quotes carry a maxLength (QUOTE_MAX_CHARS): without it the 1.5B model
-copies a whole evidence snippet as its "quote", runs into `max_tokens` and the section is lost
-(measured on demo scenario 0: history_and_recurrence cut off twice, 228 s for nothing; with the
-cap it finished in 76 s with 159 tokens). Other strings stay unbounded: a maxLength becomes a
-chain of optional grammar rules per character, and `max_tokens` bounds the reply anyway.
+human-only field. Strings carry a maxLength too. Without it on quotes the 1.5B model copies a
+whole evidence snippet as its "quote", runs into `max_tokens` and the section is lost (measured
+on demo scenario 0: history_and_recurrence cut off twice, 228 s for nothing; with the cap it
+finished in 76 s with 159 tokens). Without it on statement texts, greedy decoding can repeat
+one sentence until `max_tokens` (scenario 0, classification: "The SOP-PRD-011 ... states that
+the spray rate is a parameter ..." ten times, cut off twice, 392 s for nothing); the grammar
+closes a text at STATEMENT_MAX_CHARS, two or three sentences, and the answer goes on.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from assistant.agent.report import Category, Criticality, Disposition, SixM
 
 ActionKind = Literal["corrective", "preventive"]
 QUOTE_MAX_CHARS = 160  # one sentence or table row; the verifier needs a span, not the snippet
+STATEMENT_MAX_CHARS = 320  # a statement, a hypothesis
+FIELD_MAX_CHARS = 200  # a CAPA action, an effectiveness criterion
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,7 @@ def answer_schema(kind: str, eids: tuple[str, ...], max_statements: int) -> type
     )
     statement = create_model(
         "Statement",
-        text=(str, Field(min_length=1)),
+        text=(str, Field(min_length=1, max_length=STATEMENT_MAX_CHARS)),
         citations=(list[cite], Field(min_length=1, max_length=2)),  # type: ignore[valid-type]
     )
     statements = (list[statement], Field(min_length=1, max_length=max_statements))  # type: ignore[valid-type]
@@ -130,7 +134,7 @@ def answer_schema(kind: str, eids: tuple[str, ...], max_statements: int) -> type
     elif kind == "root_cause":
         hypothesis = create_model(
             "Hypothesis",
-            text=(str, Field(min_length=1)),
+            text=(str, Field(min_length=1, max_length=STATEMENT_MAX_CHARS)),
             category_6m=(SixM, ...),
             citations=(list[cite], Field(min_length=1, max_length=2)),  # type: ignore[valid-type]
         )
@@ -143,11 +147,11 @@ def answer_schema(kind: str, eids: tuple[str, ...], max_statements: int) -> type
         action = create_model(
             "Action",
             kind=(ActionKind, ...),
-            description=(str, Field(min_length=1)),
+            description=(str, Field(min_length=1, max_length=FIELD_MAX_CHARS)),
         )
         fields = {
             "actions": (list[action], Field(min_length=1, max_length=3)),  # type: ignore[valid-type]
-            "effectiveness_criterion": (str, Field(min_length=1)),
+            "effectiveness_criterion": (str, Field(min_length=1, max_length=FIELD_MAX_CHARS)),
         }
     elif kind == "disposition":
         fields = {"recommendation": (Disposition, ...)}

@@ -14,7 +14,13 @@ from pydantic import ValidationError
 from assistant.agent.drafting import DraftSettings
 from assistant.agent.report import UNSUPPORTED_MARK, iter_statements
 from assistant.agent.runner import InvestigationRunner
-from assistant.agent.sections import QUOTE_MAX_CHARS, SECTIONS, answer_schema
+from assistant.agent.sections import (
+    FIELD_MAX_CHARS,
+    QUOTE_MAX_CHARS,
+    SECTIONS,
+    STATEMENT_MAX_CHARS,
+    answer_schema,
+)
 from assistant.llm.fake_backend import FakeChatModel, FakeRequest
 from tests.agent.conftest import ContextFactory
 from tests.agent.corpus import careful_answer, evidence_in_prompt, mes_payload
@@ -118,6 +124,23 @@ def test_quotes_are_bounded_so_a_copied_snippet_cannot_use_up_the_reply() -> Non
     statement["citations"][0]["quote"] = "y" * (QUOTE_MAX_CHARS + 1)
     with pytest.raises(ValidationError):
         schema_cls.model_validate({"statements": [statement]})
+
+
+def test_statement_texts_are_bounded_so_a_repeated_sentence_cannot_use_up_the_reply() -> None:
+    defs = answer_schema("root_cause", ("E0",), 2).model_json_schema()["$defs"]
+    assert defs["Statement"]["properties"]["text"]["maxLength"] == STATEMENT_MAX_CHARS
+    assert defs["Hypothesis"]["properties"]["text"]["maxLength"] == STATEMENT_MAX_CHARS
+    capa = answer_schema("capa", ("E0",), 2).model_json_schema()
+    assert capa["$defs"]["Action"]["properties"]["description"]["maxLength"] == FIELD_MAX_CHARS
+    assert capa["properties"]["effectiveness_criterion"]["maxLength"] == FIELD_MAX_CHARS
+    schema_cls = answer_schema("narrative", ("E0",), 2)
+    cite = {"evidence_id": "E0", "quote": "Peak 13.76 kW"}
+    schema_cls.model_validate(
+        {"statements": [{"text": "x" * STATEMENT_MAX_CHARS, "citations": [cite]}]}
+    )
+    repeated = "The SOP states that the spray rate is a parameter. " * 10
+    with pytest.raises(ValidationError):
+        schema_cls.model_validate({"statements": [{"text": repeated, "citations": [cite]}]})
 
 
 def test_human_only_fields_stay_empty_even_when_the_model_fills_them(
