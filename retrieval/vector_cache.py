@@ -30,7 +30,7 @@ from retrieval.embedding import Embedder
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1  # PRAGMA user_version of the file; 0: a new file
+SCHEMA_VERSION = 2  # PRAGMA user_version of the file; 0: a new file
 CACHE_FILE = Path("cache") / "text-vectors.sqlite"  # under the data dir
 PROBE_TEXT = "Probe sentence: the inlet air temperature exceeded its limit during drying."
 PROBE_TOLERANCE = 1e-4  # largest element difference of two embeddings of the probe, one model
@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS models (model TEXT PRIMARY KEY, probe BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS vectors (
     model TEXT NOT NULL, text_sha256 TEXT NOT NULL, vector BLOB NOT NULL,
     PRIMARY KEY (model, text_sha256)
-) WITHOUT ROWID;
+);  -- a rowid table: a 1.5 KB vector overflows a WITHOUT ROWID page (2x the file)
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 
