@@ -159,7 +159,6 @@ def production_services(settings: Settings) -> Iterator[ProductionServices]:
     from assistant.agent.checkpoint import open_checkpointer
     from assistant.agent.context import build_agent_context, default_scorer
     from assistant.llm.config import build_chat_model
-    from retrieval.similar import SimilarEventFinder
     from retrieval.vector_cache import VectorCache
 
     embedder = open_embedder(settings)
@@ -173,12 +172,7 @@ def production_services(settings: Settings) -> Iterator[ProductionServices]:
             chat_model=build_chat_model(llm_config_from_settings(settings)),
             plot_dir=settings.data_dir / "plots",
             scorer=default_scorer(embedder),
-        )
-        # build_agent_context's finder keeps the failure-mode model's training-text vectors in
-        # memory only; this one keeps them on disk too, so a restart does not embed them again.
-        vectors = VectorCache.in_data_dir(settings.data_dir)
-        context = replace(
-            context, similar=SimilarEventFinder(store, embedder, vector_cache=vectors)
+            vector_cache=VectorCache.in_data_dir(settings.data_dir),
         )
         saver = stack.enter_context(open_checkpointer(checkpoint_target(settings)))
         options = IngestOptions(

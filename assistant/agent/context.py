@@ -26,6 +26,7 @@ from retrieval.embedding import Embedder
 from retrieval.search import Searcher
 from retrieval.similar import SimilarEventFinder
 from retrieval.store.base import IndexStore
+from retrieval.vector_cache import VectorCache
 
 
 def utc_now() -> datetime:
@@ -81,12 +82,14 @@ def build_agent_context(
     sections: tuple[str, ...] = DEFAULT_SECTIONS,
     draft: DraftSettings | None = None,
     clock: Callable[[], datetime] = utc_now,
+    vector_cache: VectorCache | None = None,
 ) -> AgentContext:
-    """The context from an open index store, an embedder and a chat model."""
+    """The context from an open index store, an embedder and a chat model; `vector_cache`
+    keeps the failure-mode model's training-text vectors on disk between processes."""
     return AgentContext(
         chat_model=chat_model,
         searcher=Searcher(store, embedder),
-        similar=SimilarEventFinder(store, embedder),
+        similar=SimilarEventFinder(store, embedder, vector_cache=vector_cache),
         lookup=StoreRecordLookup(store),
         verifier=StatementVerifier(scorer or KeywordOverlapScorer()),
         plot_dir=plot_dir,
@@ -135,6 +138,7 @@ def open_agent_context(
             scorer=default_scorer(embedder),
             sections=sections,
             draft=draft,
+            vector_cache=VectorCache.in_data_dir(data_dir),
         )
     finally:
         store.close()
