@@ -22,6 +22,10 @@ class DraftTiming:
     redrafted: int  # sections drafted more than once
     statements: int
     verified: int
+    model_statements: int  # in the sections the model drafted (not composed from records)
+    model_verified: int
+    prompt_tokens: int  # of the calls kept in the final records (an earlier attempt's are not)
+    completion_tokens: int
 
 
 def time_draft(run: Callable[[str], dict[str, Any]], run_id: str) -> DraftTiming:
@@ -34,6 +38,7 @@ def time_draft(run: Callable[[str], dict[str, Any]], run_id: str) -> DraftTiming
         per_node[entry["node"]] = per_node.get(entry["node"], 0.0) + entry["seconds"]
     sections = list((state.get("sections") or {}).values())
     drafted = [r for r in sections if r.get("prompts")]
+    usage = [((r.get("call") or {}).get("usage") or {}) for r in drafted]
     return DraftTiming(
         seconds,
         llm_calls=sum(int(r.get("attempt") or 1) for r in drafted),
@@ -41,6 +46,10 @@ def time_draft(run: Callable[[str], dict[str, Any]], run_id: str) -> DraftTiming
         redrafted=sum(int(r.get("attempt") or 1) > 1 for r in drafted),
         statements=sum(int(r.get("n_statements") or 0) for r in sections),
         verified=sum(int(r.get("verified") or 0) for r in sections),
+        model_statements=sum(int(r.get("n_statements") or 0) for r in drafted),
+        model_verified=sum(int(r.get("verified") or 0) for r in drafted),
+        prompt_tokens=sum(int(u.get("prompt_tokens") or 0) for u in usage),
+        completion_tokens=sum(int(u.get("completion_tokens") or 0) for u in usage),
     )
 
 
@@ -64,6 +73,11 @@ def bench_draft(
         "verified_share_median": statistics.median(
             t.verified / t.statements if t.statements else 0.0 for t in timings
         ),
+        "verified_share_model_median": statistics.median(
+            t.model_verified / t.model_statements if t.model_statements else 0.0 for t in timings
+        ),
+        "prompt_tokens_median": statistics.median(t.prompt_tokens for t in timings),
+        "completion_tokens_median": statistics.median(t.completion_tokens for t in timings),
         **{
             f"node_{n}_s_median": statistics.median(t.per_node.get(n, 0.0) for t in timings)
             for n in nodes

@@ -17,6 +17,7 @@ from typing import Literal
 
 from assistant.agent.drafting import DraftSettings
 from assistant.agent.evidence import EvidenceSources, RecordLookup, StoreRecordLookup
+from assistant.agent.from_records import COMPOSED_SECTIONS
 from assistant.agent.sections import DEFAULT_SECTIONS, SECTIONS
 from assistant.agent.summary import SUMMARY_SECTION
 from assistant.llm import ChatModel, LlmConfig, build_chat_model
@@ -51,6 +52,8 @@ class AgentContext:
     # doubles the draft time (demo scenario 0: about 13 min against 6-7).
     redraft_when: Literal["nothing_verified", "any_unverified"] = "nothing_verified"
     assemble_summary: bool = True  # the executive summary from verified statements (summary.py)
+    # the event description and the history from the records' own lines (from_records.py)
+    compose_from_records: bool = True
     similar_limit: int = 10
 
     def __post_init__(self) -> None:
@@ -61,11 +64,19 @@ class AgentContext:
             raise ValueError("max_attempts must be at least 1")
 
     @property
+    def composed_sections(self) -> tuple[str, ...]:
+        """The sections composed from the records before drafting (no model call)."""
+        if not self.compose_from_records:
+            return ()
+        return tuple(s for s in self.sections if s in COMPOSED_SECTIONS)
+
+    @property
     def drafted_sections(self) -> tuple[str, ...]:
         """The sections the model drafts on the first pass."""
-        if not self.assemble_summary:
-            return self.sections
-        return tuple(s for s in self.sections if s != SUMMARY_SECTION)
+        skip = set(self.composed_sections)
+        if self.assemble_summary:
+            skip.add(SUMMARY_SECTION)
+        return tuple(s for s in self.sections if s not in skip)
 
     @property
     def evidence_sources(self) -> EvidenceSources:

@@ -1,6 +1,7 @@
 """The investigation graph, wired in one place.
 
-    intake -> characterise -> gather_evidence -> draft_section (one section per step, loops)
+    intake -> characterise -> gather_evidence (composes the sections written from the records)
+      -> draft_section (one section per step, loops)
       -> verify (unsupported sections go back to draft_section once) -> record_provenance
       -> human_review (interrupt) -> END on approve / reject, draft_section on request_changes
 

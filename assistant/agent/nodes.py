@@ -22,6 +22,7 @@ from assistant.agent.characterise import characterise, render_plot
 from assistant.agent.context import AgentContext
 from assistant.agent.drafting import draft_section as run_draft
 from assistant.agent.evidence import EvidenceSet, gather_evidence
+from assistant.agent.from_records import compose_section
 from assistant.agent.provenance import build_provenance
 from assistant.agent.sections import SECTIONS
 from assistant.agent.state import InvestigationState
@@ -67,8 +68,16 @@ def gather(state: InvestigationState, runtime: Runtime[AgentContext]) -> Update:
 
     raw = state.get("characterisation")
     figures = Characterisation(**raw) if raw else None
-    evidence = gather_evidence(anomaly, figures, runtime.context.evidence_sources, state["sites"])
-    return {"evidence": evidence.model_dump(mode="json"), "status": "drafting"}
+    ctx = runtime.context
+    evidence = gather_evidence(anomaly, figures, ctx.evidence_sources, state["sites"])
+    composed = {
+        name: compose_section(name, evidence, state["anomaly"]) for name in ctx.composed_sections
+    }
+    return {
+        "evidence": evidence.model_dump(mode="json"),
+        "sections": composed,
+        "status": "drafting",
+    }
 
 
 def draft_next_section(state: InvestigationState, runtime: Runtime[AgentContext]) -> Update:

@@ -39,7 +39,9 @@ def _first_verified(content: dict[str, Any], section: str) -> dict[str, Any] | N
 
 
 def is_composed(record: dict[str, Any] | None) -> bool:
-    return (record or {}).get("origin") == ORIGIN
+    """Composed without a model call (here, or from the records: `from_records`), so another
+    attempt would give the same record: never redrafted for failing verification."""
+    return bool((record or {}).get("origin"))
 
 
 def compose_summary(sections: dict[str, dict[str, Any]]) -> dict[str, Any]:

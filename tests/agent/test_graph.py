@@ -100,7 +100,22 @@ def test_facts_come_from_data_and_every_citation_resolves(make_context: ContextF
     assert prov["prompt_template_versions"]["root_cause_analysis"].startswith("draft_system.v2")
     assert {t["node"] for t in prov["timings"]} >= {"intake", "gather_evidence", "verify"}
     assert outcome.state["verification"]["n_statements"] == len(statements)
-    # Each section saw only its own evidence: the history prompt shows past records.
+    # Each section saw only its own evidence: the root-cause prompt shows past records' causes.
+    rca_prompt = next(r for r in model.requests if _section_of(r) == "root_cause_analysis")
+    shown = evidence_in_prompt(rca_prompt)
+    assert any("Root cause:" in text for text in shown.values())
+    assert not any("Classification." in text for text in shown.values())
+
+
+def test_history_prompt_shows_past_records_when_the_model_drafts_it(
+    make_context: ContextFactory,
+) -> None:
+    model = FakeChatModel(careful_answer)
+    context = make_context(model)
+    context.compose_from_records = False
+    InvestigationRunner(context, InMemorySaver()).start("inv-1", EVENT, ["SITE-A"])
+    drafted = [_section_of(r) for r in model.requests]
+    assert "event_description" in drafted
     history_prompt = next(r for r in model.requests if _section_of(r) == "history_and_recurrence")
     shown = evidence_in_prompt(history_prompt)
     assert any("DEV-2024-0020" in text for text in shown.values())
@@ -189,7 +204,7 @@ def test_a_section_with_nothing_verified_is_redrafted_once_others_are_flagged(
     _, outcome = _run(make_context, model)
     assert calls["capa"] == 2  # nothing verified: redrafted with the problems
     assert calls["root_cause_analysis"] == 1  # its most probable cause verified: kept, flagged
-    assert calls["event_description"] == 1
+    assert "event_description" not in calls  # composed from the records
     retry = [r for r in model.requests if _section_of(r) == "capa"][1]
     assert "previous answer for this section had problems" in retry.messages[-1]["content"]
     assert "quote not found" in retry.messages[-1]["content"]
@@ -227,7 +242,7 @@ def test_a_section_that_times_out_is_left_to_the_investigator_and_the_rest_is_dr
     per_section = {p["section"]: p for p in outcome.report["ai_provenance"]["per_section"]}
     assert per_section["capa"]["confidence"] == "insufficient_evidence"
     assert "did not answer in time" in per_section["capa"]["error"]
-    for name in ("event_description", "root_cause_analysis", "disposition"):
+    for name in ("classification", "root_cause_analysis", "disposition"):
         assert calls[name] == 1 and per_section[name]["verified"] >= 1
 
 
@@ -383,3 +398,48 @@ def test_a_section_cut_off_twice_is_redrafted_asking_for_one_statement(
     impact = outcome.state["sections"]["impact_assessment"]
     assert impact["error"] is None and impact["attempt"] == 2
     assert impact["content"]["statements"][0]["check"]["verdict"] == "verified"
+
+
+def test_event_and_history_are_composed_from_record_lines_without_a_model_call(
+    make_context: ContextFactory,
+) -> None:
+    model = FakeChatModel(careful_answer)
+    _, outcome = _run(make_context, model)
+    drafted = {_section_of(r) for r in model.requests}
+    assert not drafted & {"event_description", "history_and_recurrence"}
+    items = {i["chunk_id"]: i for i in outcome.state["evidence"]["items"]}
+    report = outcome.report
+    event = report["event_description"]["statements"]
+    history = report["history_and_recurrence"]["statements"]
+    for statement in event + history:
+        assert statement["check"]["verdict"] == "verified" and statement["flag"] is None
+        citation = statement["citations"][0]
+        assert citation["quote_span"] in items[citation["chunk_id"]]["text"]  # verbatim
+    assert event[0]["citations"][0]["chunk_id"] == "event:MES-EX-2026-00404"
+    assert "Peak 13.76 kW" in event[0]["text"]
+    # the governing SOP section is the one naming the event's parameter
+    assert event[1]["citations"][0]["doc_id"] == "SOP-PRD-011"
+    assert "impeller power" in event[1]["text"].lower()
+    assert event[2]["citations"][0]["doc_id"] == "BR-B26-0919"
+    assert "13.76" in event[2]["text"]
+    assert [s["citations"][0]["doc_id"] for s in history] == ["DEV-2024-0020", "DEV-2025-0035"]
+    per_section = {p["section"]: p for p in report["ai_provenance"]["per_section"]}
+    assert per_section["event_description"]["origin"] == "composed_from_records"
+    assert per_section["history_and_recurrence"]["origin"] == "composed_from_records"
+
+
+def test_a_change_request_on_a_composed_section_is_drafted_by_the_model(
+    make_context: ContextFactory,
+) -> None:
+    model = FakeChatModel(careful_answer)
+    runner, _ = _run(make_context, model)
+    before = len(model.requests)
+    comment = "Say which operator noticed the alarm."
+    outcome = runner.review(
+        "inv-1", {"action": "request_changes", "comments": {"event_description": comment}}
+    )
+    new = model.requests[before:]
+    assert [_section_of(r) for r in new] == ["event_description"]
+    assert comment in new[0].messages[-1]["content"]
+    per_section = {p["section"]: p for p in outcome.report["ai_provenance"]["per_section"]}
+    assert per_section["event_description"]["origin"] == "ai_generated"
