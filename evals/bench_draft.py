@@ -26,6 +26,7 @@ class DraftTiming:
     model_verified: int
     prompt_tokens: int  # of the calls kept in the final records (an earlier attempt's are not)
     completion_tokens: int
+    sections: list[dict[str, Any]]  # per section: origin, attempts, kept, verified, seconds, tokens
 
 
 def time_draft(run: Callable[[str], dict[str, Any]], run_id: str) -> DraftTiming:
@@ -50,7 +51,25 @@ def time_draft(run: Callable[[str], dict[str, Any]], run_id: str) -> DraftTiming
         model_verified=sum(int(r.get("verified") or 0) for r in drafted),
         prompt_tokens=sum(int(u.get("prompt_tokens") or 0) for u in usage),
         completion_tokens=sum(int(u.get("completion_tokens") or 0) for u in usage),
+        sections=[_section_row(name, r) for name, r in (state.get("sections") or {}).items()],
     )
+
+
+def _section_row(name: str, record: dict[str, Any]) -> dict[str, Any]:
+    usage = (record.get("call") or {}).get("usage") or {}
+    return {
+        "section": name,
+        "origin": record.get("origin") or "model",
+        "attempts": record.get("attempt"),
+        "kept": record.get("kept") or "last_attempt",
+        "verified": record.get("verified"),
+        "statements": record.get("n_statements"),
+        "seconds": record.get("seconds"),
+        "prompt_tokens": usage.get("prompt_tokens"),
+        "completion_tokens": usage.get("completion_tokens"),
+        "error": record.get("error"),
+        "earlier_attempts": record.get("earlier_attempts") or [],
+    }
 
 
 def bench_draft(

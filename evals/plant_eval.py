@@ -126,8 +126,13 @@ def score_draft(state: dict[str, Any], gold: dict[str, Any]) -> dict[str, Any]:
         for r in report["ai_provenance"]["retrieved"]
         if r.get("status") != "superseded"
     }
-    statements = [st for _, st in iter_statements(report)]
+    found = iter_statements(report)
+    statements = [st for _, st in found]
     citations = [c for st in statements for c in st["citations"]]
+    # what the model wrote, apart from the sections composed without it (records, summary)
+    composed = {n for n, r in (state.get("sections") or {}).items() if r.get("origin")}
+    by_model = [st for name, st in found if name not in composed]
+    model_citations = [c for st in by_model for c in st["citations"]]
     ranked = [r["record_id"] for r in report["history_and_recurrence"]["similar_records"]]
     sop = gold["governing_sop"]
     cited_sections = {
@@ -148,6 +153,12 @@ def score_draft(state: dict[str, Any], gold: dict[str, Any]) -> dict[str, Any]:
         "quotes_found": sum(bool(c.get("quote_found")) for c in citations),
         "unsupported": sum(
             (st.get("check") or {}).get("verdict") != "verified" for st in statements
+        ),
+        "model_statements": len(by_model),
+        "model_citations": len(model_citations),
+        "model_quotes_found": sum(bool(c.get("quote_found")) for c in model_citations),
+        "model_unsupported": sum(
+            (st.get("check") or {}).get("verdict") != "verified" for st in by_model
         ),
         "related_recall@5": _recall_at(ranked, gold["related_deviation_ids"]),
         "same_equipment_recall@5": _recall_at(ranked, gold["same_equipment_deviation_ids"]),
@@ -172,6 +183,11 @@ def _mean(rows: Sequence[dict[str, Any]], key: str) -> float:
     return float(statistics.fmean(values)) if values else float("nan")
 
 
+def _share(rows: Sequence[dict[str, Any]], part: str, whole: str) -> float:
+    total = sum(r.get(whole, 0) for r in rows)
+    return sum(r.get(part, 0) for r in rows) / total if total else float("nan")
+
+
 def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     citations = sum(r["citations"] for r in rows)
     statements = sum(r["statements"] for r in rows)
@@ -186,6 +202,8 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
         "unsupported_rate": sum(r["unsupported"] for r in rows) / statements
         if statements
         else float("nan"),
+        "quote_match_rate_model": _share(rows, "model_quotes_found", "model_citations"),
+        "unsupported_rate_model": _share(rows, "model_unsupported", "model_statements"),
         "related_recall@5": _mean(rows, "related_recall@5"),
         "same_equipment_recall@5": _mean(rows, "same_equipment_recall@5"),
         "sop_section_cited": _mean(rows, "sop_section_cited"),
@@ -225,6 +243,8 @@ def score_retrieval(
         )
     metrics = {
         "scenarios": float(len(rows)),
+        "quote_match_rate_model": _share(rows, "model_quotes_found", "model_citations"),
+        "unsupported_rate_model": _share(rows, "model_unsupported", "model_statements"),
         "related_recall@5": _mean(rows, "related_recall@5"),
         "same_equipment_recall@5": _mean(rows, "same_equipment_recall@5"),
         "search_ms_median": statistics.median(timings) if timings else float("nan"),

@@ -270,7 +270,8 @@ def bench_draft(
             def run(thread: str) -> dict[str, Any]:
                 return runner.start(thread, {"payload": chosen.payload}, ["SITE-A"]).state
 
-            metrics, _ = run_bench(run, runs)
+            metrics, timings = run_bench(run, runs)
             model = context.chat_model.info.as_dict()
     _print_metrics(metrics)
-    write_result(json_out, metrics, model=model, scenario=chosen.event_id)
+    per_run = [{"seconds": t.seconds, "sections": t.sections} for t in timings]
+    write_result(json_out, metrics, model=model, scenario=chosen.event_id, runs=per_run)

@@ -110,6 +110,14 @@ def draft_next_section(state: InvestigationState, runtime: Runtime[AgentContext]
         record["previous_attempt"] = {
             k: previous.get(k) for k in ("content", "verified", "n_statements", "attempt", "error")
         }
+        # every attempt's outcome stays on the record (provenance, `devia bench draft`)
+        record["earlier_attempts"] = [
+            *(previous.get("earlier_attempts") or []),
+            {
+                k: previous.get(k)
+                for k in ("attempt", "verified", "n_statements", "seconds", "error")
+            },
+        ]
     return {"sections": {name: record}, "pending": pending[1:]}
 
 

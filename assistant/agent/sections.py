@@ -1,8 +1,10 @@
 """The AI-drafted sections: what evidence each sees, the schema it must answer in, and how its
 answer becomes a report section.
 
-Each section is prompted with only the evidence it needs (numbered snippets E0, E1, ...). The
-answer schema is built per call: `evidence_id` is an enum of the ids shown, lists and strings
+Each section is prompted with only the evidence it needs (numbered snippets E0, E1, ...), the
+event (E0) first and the evidence before the instructions (prompts v2), so every call after the
+first reuses llama.cpp's cached prefix of system prompt and event instead of computing it again.
+The answer schema is built per call: `evidence_id` is an enum of the ids shown, lists and strings
 are bounded in number (the grammar keeps small models short), and no schema contains a
 human-only field. Strings carry a maxLength too. Without it on quotes the 1.5B model copies a
 whole evidence snippet as its "quote", runs into `max_tokens` and the section is lost (measured
@@ -70,6 +72,7 @@ SECTIONS: dict[str, SectionSpec] = {
             "draft_classification",
             "classification",
             lambda ev: _unique(_event(ev), ev.classification_eids[:2], ev.sop_eids[:1]),
+            max_statements=1,  # the rationale of a suggestion; the choice is an enum
         ),
         SectionSpec(
             "impact_assessment",
@@ -100,6 +103,7 @@ SECTIONS: dict[str, SectionSpec] = {
             "draft_disposition",
             "disposition",
             lambda ev: _unique(_event(ev), ev.sop_eids[:1], ev.batch_record_eids[:1]),
+            max_statements=1,
         ),
         SectionSpec(
             "executive_summary",

@@ -41,7 +41,7 @@ def _section_of(request: FakeRequest) -> str:
             "disposition": "Section: batch disposition",
             "executive_summary": "Section: executive summary",
         }[name]
-        if content.startswith(marker):
+        if f"\n{marker}" in content:  # after the evidence (prompts v2)
             return spec.name
     raise AssertionError(f"unknown section prompt: {content[:80]}")
 
@@ -220,6 +220,8 @@ def test_a_section_with_nothing_verified_is_redrafted_once_others_are_flagged(
     assert per_section["root_cause_analysis"]["attempts"] == 1
     assert per_section["root_cause_analysis"]["unsupported_claims"]
     assert per_section["capa"]["attempts"] == 2
+    earlier = outcome.state["sections"]["capa"]["earlier_attempts"]
+    assert [(a["attempt"], a["verified"]) for a in earlier] == [(1, 0)]
 
 
 def test_a_section_that_times_out_is_left_to_the_investigator_and_the_rest_is_drafted(
@@ -383,7 +385,7 @@ def test_a_section_cut_off_twice_is_redrafted_asking_for_one_statement(
     limits: list[int] = []
 
     def rambles(request: FakeRequest) -> str:
-        if not request.messages[1]["content"].startswith("Section: impact assessment"):
+        if "\nSection: impact assessment" not in request.messages[1]["content"]:
             return careful_answer(request)
         assert request.json_schema is not None
         schema = request.json_schema

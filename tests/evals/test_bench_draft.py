@@ -35,6 +35,8 @@ def test_time_draft_counts_calls_redrafts_and_verified_statements() -> None:
     assert (timing.statements, timing.verified) == (8, 5)
     assert (timing.model_statements, timing.model_verified) == (6, 3)  # the summary is not
     assert (timing.prompt_tokens, timing.completion_tokens) == (2100, 450)
+    rows = {row["section"]: row for row in timing.sections}
+    assert rows["b"]["attempts"] == 2 and rows["b"]["prompt_tokens"] == 700
     assert timing.per_node == {"draft_section": 6.0}
 
 
