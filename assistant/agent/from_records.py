@@ -30,6 +30,12 @@ _EVENT_FACTS = ("Parameter ", "Peak ", "Time outside limits ")
 _HEADING = re.compile(r"^\d+(\.\d+)*\s+\S.{0,80}$")  # "5.3 Wet massing end point"
 
 
+def _usable(items: list[EvidenceItem]) -> list[EvidenceItem]:
+    """Chunks a composed statement may quote: never one holding instruction-like text (it is
+    shown to the model as flagged data, and a statement citing it is never verified)."""
+    return [item for item in items if not item.injection]
+
+
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
@@ -96,7 +102,7 @@ def _event_statement(event: EvidenceItem) -> dict[str, Any] | None:
 
 def _requirement_statement(ev: EvidenceSet, parameter: str | None) -> dict[str, Any] | None:
     """The governing SOP section: the first retrieved one naming the parameter, else the first."""
-    sops = ev.get(ev.sop_eids)
+    sops = _usable(ev.get(ev.sop_eids))
     if not sops:
         return None
     named = [s for s in sops if parameter and _names(s.text, parameter)]
@@ -128,7 +134,7 @@ def _names(text: str, parameter: str) -> bool:
 
 def _step_statement(ev: EvidenceSet, step_id: str | None) -> dict[str, Any] | None:
     """The batch-record row of the event's step, cell by cell."""
-    for item in ev.get(ev.batch_record_eids):
+    for item in _usable(ev.get(ev.batch_record_eids)):
         rows = _table_rows(item.text)
         line, pairs = next(
             (row for row in rows if step_id and step_id in (cell for _, cell in row[1])),
@@ -157,7 +163,8 @@ def compose_history(ev: EvidenceSet) -> list[dict[str, Any]]:
     index = ev.by_eid()
     statements = []
     for row in ev.similar[:SIMILAR_STATED]:
-        item = index.get(row.get("eid") or "")
+        found = _usable([index[row["eid"]]] if row.get("eid") in index else [])
+        item = found[0] if found else None
         description = _record_description(item) if item else None
         if item is None or description is None:
             continue
@@ -166,7 +173,7 @@ def compose_history(ev: EvidenceSet) -> list[dict[str, Any]]:
         text = f"Similar past deviation {row['record_id']}: {description}"
         statements.append(_statement(text, item, description))
     for capa in ev.capas[:CAPAS_STATED]:
-        chunks = [index[e] for e in capa.get("eids") or [] if e in index]
+        chunks = _usable([index[e] for e in capa.get("eids") or [] if e in index])
         item = next((c for c in chunks if _field(c, "Effectiveness result")), None)
         if item is None:
             continue

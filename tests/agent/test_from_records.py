@@ -144,3 +144,12 @@ def test_nothing_to_compose_is_said_not_hidden() -> None:
     assert record["error"] == "no record line to compose this section from"
     with pytest.raises(ValueError, match="not composed from records"):
         compose_section("capa", EvidenceSet(), {})
+
+
+def test_a_chunk_with_instruction_like_text_is_never_quoted() -> None:
+    ev = demo_evidence()
+    flagged = ev.items[4].model_copy(update={"injection": ["ignore previous instructions"]})
+    ev = ev.model_copy(update={"items": [*ev.items[:4], flagged, *ev.items[5:]]})
+    record = compose_section("event_description", ev, ANOMALY)
+    cited = [c["chunk_id"] for s in record["content"]["statements"] for c in s["citations"]]
+    assert "c-E4" not in cited and "c-E3" in cited  # the other SOP section instead
