@@ -45,12 +45,16 @@ class AgentContext:
     clock: Callable[[], datetime] = utc_now
     sections: tuple[str, ...] = DEFAULT_SECTIONS
     draft: DraftSettings = field(default_factory=DraftSettings)
-    max_attempts: int = 2  # a section that fails verification is redrafted once
-    # "nothing_verified": redraft a section that failed to parse or has no verified statement;
-    # in a section with some, the others are flagged at once. "any_unverified": redraft for a
-    # single failed statement too; with the 1.5B on a CPU nearly every section has one, which
-    # doubles the draft time (demo scenario 0: about 13 min against 6-7).
-    redraft_when: Literal["nothing_verified", "any_unverified"] = "nothing_verified"
+    max_attempts: int = 2  # a section redrafted (see `redraft_when`) gets one more call
+    # When a section gets another model call, with the problems as feedback:
+    # "failed_reply" (default): only when the reply did not fit the schema or was cut off;
+    # statements that do not verify are flagged for the investigator at once. Measured with
+    # the 1.5B model on 2 CPU cores (demo scenario 0, `devia bench draft --runs 3`): redrafting
+    # the 4 sections with nothing verified cost 190 s of a 457 s draft and verified 1 more
+    # statement (CAPA); classification, impact and disposition verified nothing either time.
+    # "nothing_verified": also a section with no verified statement. "any_unverified": also
+    # a section with a single failed statement (doubles the draft time on a CPU).
+    redraft_when: Literal["failed_reply", "nothing_verified", "any_unverified"] = "failed_reply"
     assemble_summary: bool = True  # the executive summary from verified statements (summary.py)
     # the event description and the history from the records' own lines (from_records.py)
     compose_from_records: bool = True

@@ -89,6 +89,8 @@ def needs_redraft(record: dict[str, Any], when: str) -> bool:
         return False
     if record.get("error"):
         return True
+    if when == "failed_reply":
+        return False
     if when == "any_unverified":
         return bool(record["failed"])
     return record["verified"] == 0

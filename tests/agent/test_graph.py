@@ -201,7 +201,9 @@ def test_a_section_with_nothing_verified_is_redrafted_once_others_are_flagged(
 ) -> None:
     calls: dict[str, int] = {}
     model = FakeChatModel(_invents(calls))
-    _, outcome = _run(make_context, model)
+    context = make_context(model)
+    context.redraft_when = "nothing_verified"
+    outcome = InvestigationRunner(context, InMemorySaver()).start("inv-1", EVENT, ["SITE-A"])
     assert calls["capa"] == 2  # nothing verified: redrafted with the problems
     assert calls["root_cause_analysis"] == 1  # its most probable cause verified: kept, flagged
     assert "event_description" not in calls  # composed from the records
@@ -222,6 +224,18 @@ def test_a_section_with_nothing_verified_is_redrafted_once_others_are_flagged(
     assert per_section["capa"]["attempts"] == 2
     earlier = outcome.state["sections"]["capa"]["earlier_attempts"]
     assert [(a["attempt"], a["verified"]) for a in earlier] == [(1, 0)]
+
+
+def test_by_default_unverified_statements_are_flagged_without_another_call(
+    make_context: ContextFactory,
+) -> None:
+    calls: dict[str, int] = {}
+    _, outcome = _run(make_context, FakeChatModel(_invents(calls)))
+    assert calls["capa"] == 1 and calls["root_cause_analysis"] == 1
+    capa = outcome.report["capa"]["statements"][0]
+    assert capa["check"]["verdict"] != "verified" and capa["flag"] == UNSUPPORTED_MARK
+    per_section = {p["section"]: p for p in outcome.report["ai_provenance"]["per_section"]}
+    assert per_section["capa"]["attempts"] == 1
 
 
 def test_a_section_that_times_out_is_left_to_the_investigator_and_the_rest_is_drafted(
@@ -264,8 +278,9 @@ def test_executive_summary_is_composed_of_verified_statements_without_a_model_ca
     make_context: ContextFactory,
 ) -> None:
     calls: dict[str, int] = {}
-    model = FakeChatModel(_invents(calls))
-    _, outcome = _run(make_context, model)
+    context = make_context(FakeChatModel(_invents(calls)))
+    context.redraft_when = "nothing_verified"  # so the summary takes the redrafted CAPA
+    outcome = InvestigationRunner(context, InMemorySaver()).start("inv-1", EVENT, ["SITE-A"])
     assert "executive_summary" not in calls
     report = outcome.report
     summary = report["executive_summary"]["statements"]
