@@ -69,6 +69,7 @@ def _section_row(name: str, record: dict[str, Any]) -> dict[str, Any]:
         "completion_tokens": usage.get("completion_tokens"),
         "error": record.get("error"),
         "earlier_attempts": record.get("earlier_attempts") or [],
+        "failed": record.get("failed") or [],  # statements that did not verify, with reasons
     }
 
 
