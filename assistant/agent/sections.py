@@ -167,7 +167,8 @@ def format_evidence(items: list[EvidenceItem], snippet_chars: int) -> str:
     blocks = []
     for item in items:
         where = [item.doc_id]
-        if item.revision and item.doc_type != "source_event":
+        # QMS records carry "-" as their revision: no label the model could copy as a figure
+        if item.revision and item.revision.strip() != "-" and item.doc_type != "source_event":
             where.append(f"rev {item.revision}")
         if item.section_id:
             where.append(f"section {item.section_id}")

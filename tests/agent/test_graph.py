@@ -460,3 +460,32 @@ def test_a_change_request_on_a_composed_section_is_drafted_by_the_model(
     assert comment in new[0].messages[-1]["content"]
     per_section = {p["section"]: p for p in outcome.report["ai_provenance"]["per_section"]}
     assert per_section["event_description"]["origin"] == "ai_generated"
+
+
+def test_evidence_labels_show_a_revision_only_where_a_document_has_one() -> None:
+    from assistant.agent.evidence import EvidenceItem
+    from assistant.agent.sections import format_evidence
+
+    capa = EvidenceItem(
+        eid="E1",
+        chunk_id="c1",
+        doc_id="CAPA-1",
+        doc_type="capa",
+        revision="-",
+        text="t",
+        origin="x",
+    )
+    sop = EvidenceItem(
+        eid="E2",
+        chunk_id="c2",
+        doc_id="SOP-1",
+        doc_type="sop",
+        revision="3",
+        section_id="5.3",
+        page=2,
+        text="5.3 Mixing",
+        origin="x",
+    )
+    text = format_evidence([capa, sop], 600)
+    assert "[E1] capa: CAPA-1\n" in text
+    assert "[E2] sop: SOP-1, rev 3, section 5.3, page 2\n" in text
