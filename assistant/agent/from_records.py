@@ -109,11 +109,12 @@ def _requirement_statement(ev: EvidenceSet, parameter: str | None) -> dict[str, 
     sop = (named or sops)[0]
     lines = [line for line in _lines(sop.text) if not line.startswith("|")]
     heading = lines[0] if len(lines) > 1 and _HEADING.match(lines[0]) else None
+    # PDF text wraps lines inside a sentence: split the joined paragraph, not each line (the
+    # verifier folds whitespace, so a quote spanning a line break is still found)
+    paragraph = " ".join(line for line in lines if line != heading)
     sentences = [
         sentence
-        for line in lines
-        if line != heading
-        for sentence in re.split(r"(?<=[.;])\s+", line)
+        for sentence in re.split(r"(?<=[.;])\s+", paragraph)
         if len(sentence) > 12  # not a bare section number
     ]
     if sentences:  # the sentence naming the parameter, else the first
@@ -170,7 +171,7 @@ def compose_history(ev: EvidenceSet) -> list[dict[str, Any]]:
             continue
         # only what the cited chunk itself says: the shared factors and the date come from the
         # record's metadata and are listed in the section's table of similar events
-        text = f"Similar past deviation {row['record_id']}: {description}"
+        text = f"{row['record_id']}: {description}"
         statements.append(_statement(text, item, description))
     for capa in ev.capas[:CAPAS_STATED]:
         chunks = _usable([index[e] for e in capa.get("eids") or [] if e in index])

@@ -63,7 +63,7 @@ def demo_evidence() -> EvidenceSet:
             "E4",
             "SOP-PRD-011",
             "sop",
-            "5.3 Wet massing end point\nWet mass until the impeller power end point is reached "
+            "5.3 Wet massing end point\nWet mass until the impeller power end point is\nreached "
             "(8 - 12 kW). If the end point is exceeded, stop and inform the supervisor.",
             revision="3",
             section_id="5.3",
@@ -101,6 +101,7 @@ def test_event_description_states_the_figures_the_governing_sentence_and_the_ste
     assert event["citations"][0]["quote_span"].startswith("Peak 13.76 kW")
     # 5.2 was retrieved first, but 5.3 is the section naming the event's parameter
     assert sop["citations"][0]["chunk_id"] == "c-E4"
+    # the sentence is whole although the PDF text wrapped it
     assert sop["text"] == "Wet mass until the impeller power end point is reached (8 - 12 kW)."
     assert step["citations"][0]["quote_span"] == (
         "| 4.2 | Wet massing to end point | Impeller power | 8 - 12 | 13.76 | kW |"
@@ -115,7 +116,7 @@ def test_history_states_past_deviations_and_capa_effectiveness_in_the_records_wo
     ev = demo_evidence()
     record = _verified({"h": compose_section("history_and_recurrence", ev, ANOMALY)}, ev)["h"]
     deviation, capa = record["content"]["statements"]
-    assert deviation["text"].startswith("Similar past deviation DEV-2023-0070: At the wet mass")
+    assert deviation["text"].startswith("DEV-2023-0070: At the wet massing step of batch B23")
     assert capa["text"] == (
         "Related CAPA CAPA-2021-0001: effectiveness result not_effective, checked 2022-07-14."
     )
