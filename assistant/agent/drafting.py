@@ -9,6 +9,7 @@ repair turn leaves the section empty with the error recorded, for the investigat
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +104,16 @@ def history_facts(ev: EvidenceSet) -> str:
     )
 
 
+def category_facts(ev: EvidenceSet) -> str:
+    """How the similar past deviations were categorised (their records' labels, most common
+    first): orientation for the classification suggestion, as the failure modes are."""
+    counts = Counter(str(row["category"]) for row in ev.similar if row.get("category"))
+    if not counts:
+        return "no similar past deviation found."
+    listed = ", ".join(f"{name} ({n})" for name, n in counts.most_common())
+    return f"categories of the {len(ev.similar)} similar past deviations: {listed}."
+
+
 def build_messages(
     spec: SectionSpec,
     ev: EvidenceSet,
@@ -131,6 +142,7 @@ def build_messages(
         feedback=extra,
         max_statements=spec.max_statements,
         history_facts=history_facts(ev),
+        category_facts=category_facts(ev),
     )
     return [system(system_prompt.render()), user(text)], used, [i.eid for i in items]
 

@@ -489,3 +489,14 @@ def test_evidence_labels_show_a_revision_only_where_a_document_has_one() -> None
     text = format_evidence([capa, sop], 600)
     assert "[E1] capa: CAPA-1\n" in text
     assert "[E2] sop: SOP-1, rev 3, section 5.3, page 2\n" in text
+
+
+def test_classification_prompt_shows_how_similar_deviations_were_categorised(
+    make_context: ContextFactory,
+) -> None:
+    model = FakeChatModel(careful_answer)
+    _run(make_context, model)
+    request = next(r for r in model.requests if _section_of(r) == "classification")
+    prompt = request.messages[-1]["content"]
+    assert "not citable, for your orientation): categories of the" in prompt
+    assert "process (" in prompt  # the unit corpus's past deviations are all "process"
