@@ -29,6 +29,19 @@ class DraftSettings:
     timeout_s: float | None = None
 
 
+def citation_of(item: EvidenceItem, quote: str) -> Citation:
+    """A citation of one evidence chunk, labelled with its document, revision, section, page."""
+    return Citation(
+        chunk_id=item.chunk_id,
+        doc_id=item.doc_id,
+        doc_version=item.revision,
+        doc_type=item.doc_type,
+        section_or_step=item.section_id,
+        page=item.page,
+        quote_span=quote,
+    )
+
+
 def _citations(raw: list[Any], index: dict[str, EvidenceItem]) -> list[dict[str, Any]]:
     out = []
     for cite in raw:
@@ -36,17 +49,7 @@ def _citations(raw: list[Any], index: dict[str, EvidenceItem]) -> list[dict[str,
         if item is None:  # unreachable with a grammar; kept for servers without one
             out.append(Citation(chunk_id=f"unknown:{cite.evidence_id}", quote_span=cite.quote))
             continue
-        out.append(
-            Citation(
-                chunk_id=item.chunk_id,
-                doc_id=item.doc_id,
-                doc_version=item.revision,
-                doc_type=item.doc_type,
-                section_or_step=item.section_id,
-                page=item.page,
-                quote_span=cite.quote,
-            )
-        )
+        out.append(citation_of(item, cite.quote))
     return [c.model_dump(mode="json") for c in out]
 
 

@@ -17,8 +17,9 @@ import re
 from itertools import zip_longest
 from typing import Any
 
+from assistant.agent.drafting import citation_of
 from assistant.agent.evidence import EVENT_DOC_TYPE, EvidenceItem, EvidenceSet
-from assistant.agent.report import Citation, Statement
+from assistant.agent.report import Statement
 from assistant.agent.sections import STATEMENT_MAX_CHARS
 
 ORIGIN = "composed_from_records"
@@ -50,16 +51,7 @@ def _field(item: EvidenceItem, name: str) -> str | None:
 def _statement(text: str, item: EvidenceItem, quote: str) -> dict[str, Any]:
     if len(text) > STATEMENT_MAX_CHARS:
         text = text[: STATEMENT_MAX_CHARS - 3].rstrip() + "..."
-    citation = Citation(
-        chunk_id=item.chunk_id,
-        doc_id=item.doc_id,
-        doc_version=item.revision,
-        doc_type=item.doc_type,
-        section_or_step=item.section_id,
-        page=item.page,
-        quote_span=quote,
-    )
-    return Statement(text=text, citations=[citation]).model_dump(mode="json")
+    return Statement(text=text, citations=[citation_of(item, quote)]).model_dump(mode="json")
 
 
 def _record_description(item: EvidenceItem) -> str | None:
