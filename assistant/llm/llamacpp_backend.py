@@ -4,7 +4,9 @@ One `Llama` per process per (model file, context size, threads), loaded once and
 every `LlamaCppChatModel` that asks for it; llama.cpp is not re-entrant, so each loaded model
 has a lock and requests run one at a time (a waiting request still honours its cancel event
 and deadline). `n_threads` should be the number of cores: llama.cpp's default of 1 halves the
-speed. JSON output is reliable only with a schema, which llama.cpp compiles into a grammar.
+speed. JSON output is reliable only with a schema, which llama.cpp compiles into a grammar; greedy
+decoding under it checks the grammar on the best token before filtering the whole vocabulary
+(`llamacpp_sampler`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.llm import llamacpp_sampler
 from assistant.llm.base import Message, ModelInfo, SamplingParams
 from assistant.llm.config import LlmConfig
 from assistant.llm.errors import LlmError
@@ -117,6 +120,7 @@ def load_llama(path: Path, context_tokens: int, threads: int) -> _LoadedModel:
                 )
             except (ValueError, RuntimeError) as exc:
                 raise LlmError(f"llama.cpp could not load {path}: {exc}") from exc
+            llamacpp_sampler.install(llama, llama_cpp)
             loaded = _LoadedModel(llama, threading.Lock(), _TokenMeter(llama), path)
             _loaded[key] = loaded
         return loaded
