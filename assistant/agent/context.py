@@ -18,7 +18,7 @@ from typing import Literal
 from assistant.agent.drafting import DraftSettings
 from assistant.agent.evidence import EvidenceSources, RecordLookup, StoreRecordLookup
 from assistant.agent.from_records import COMPOSED_SECTIONS
-from assistant.agent.sections import DEFAULT_SECTIONS, SECTIONS
+from assistant.agent.sections import DEFAULT_SECTIONS, DRAFT_ORDER, SECTIONS
 from assistant.agent.summary import SUMMARY_SECTION
 from assistant.llm import ChatModel, LlmConfig, build_chat_model
 from assistant.verification.support_scorer import KeywordOverlapScorer, SupportScorer
@@ -80,7 +80,7 @@ class AgentContext:
         skip = set(self.composed_sections)
         if self.assemble_summary:
             skip.add(SUMMARY_SECTION)
-        return tuple(s for s in self.sections if s not in skip)
+        return tuple(sorted((s for s in self.sections if s not in skip), key=DRAFT_ORDER.index))
 
     @property
     def evidence_sources(self) -> EvidenceSources:

@@ -75,7 +75,7 @@ def section_content(spec: SectionSpec, answer: BaseModel, ev: EvidenceSet) -> di
                 "evidence_against": [],
                 "status": "open",
             }
-            for i, h in enumerate(a.hypotheses, start=1)
+            for i, h in enumerate([a.most_probable_cause, *a.other_hypotheses], start=1)
         ]
         content["root_cause_statement"] = _statement(a.most_probable_cause, index)
         return content

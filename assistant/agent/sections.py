@@ -12,7 +12,7 @@ on demo scenario 0: history_and_recurrence cut off twice, 228 s for nothing; wit
 finished in 76 s with 159 tokens). Without it on statement texts, greedy decoding can repeat
 one sentence until `max_tokens` (scenario 0, classification: "The SOP-PRD-011 ... states that
 the spray rate is a parameter ..." ten times, cut off twice, 392 s for nothing); the grammar
-closes a text at STATEMENT_MAX_CHARS, two or three sentences, and the answer goes on.
+closes a text at STATEMENT_MAX_CHARS, one or two sentences, and the answer goes on.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from assistant.agent.report import Category, Criticality, Disposition, SixM
 
 ActionKind = Literal["corrective", "preventive"]
 QUOTE_MAX_CHARS = 160  # one sentence or table row; the verifier needs a span, not the snippet
-STATEMENT_MAX_CHARS = 320  # a statement, a hypothesis
+STATEMENT_MAX_CHARS = 240  # a statement, a hypothesis: one or two short sentences
 FIELD_MAX_CHARS = 200  # a CAPA action, an effectiveness criterion
 
 
@@ -58,6 +58,10 @@ def _unique(*groups: list[str]) -> list[str]:
     return list(dict.fromkeys(e for group in groups for e in group))
 
 
+def _batch_evidence(ev: EvidenceSet) -> list[str]:
+    return _unique(_event(ev), ev.batch_record_eids[:1], ev.sop_eids[:1])
+
+
 SECTIONS: dict[str, SectionSpec] = {
     spec.name: spec
     for spec in (
@@ -71,15 +75,11 @@ SECTIONS: dict[str, SectionSpec] = {
             "classification",
             "draft_classification",
             "classification",
-            lambda ev: _unique(_event(ev), ev.classification_eids[:2], ev.sop_eids[:1]),
+            # the batch evidence first: impact assessment, drafted next, reuses that prefix
+            lambda ev: _unique(_batch_evidence(ev), ev.classification_eids[:2]),
             max_statements=1,  # the rationale of a suggestion; the choice is an enum
         ),
-        SectionSpec(
-            "impact_assessment",
-            "draft_impact_assessment",
-            "narrative",
-            lambda ev: _unique(_event(ev), ev.batch_record_eids[:1], ev.sop_eids[:1]),
-        ),
+        SectionSpec("impact_assessment", "draft_impact_assessment", "narrative", _batch_evidence),
         SectionSpec(
             "history_and_recurrence",
             "draft_history_and_recurrence",
@@ -97,12 +97,15 @@ SECTIONS: dict[str, SectionSpec] = {
             "draft_capa",
             "capa",
             lambda ev: _unique(_event(ev), _capas(ev, 3), ev.root_cause_eids[:1]),
+            # what earlier CAPAs did: their effectiveness lines are already composed from the
+            # records in history_and_recurrence, so one statement is enough here
+            max_statements=1,
         ),
         SectionSpec(
             "disposition",
             "draft_disposition",
             "disposition",
-            lambda ev: _unique(_event(ev), ev.sop_eids[:1], ev.batch_record_eids[:1]),
+            _batch_evidence,  # as impact_assessment's, drafted right after it (DRAFT_ORDER)
             max_statements=1,
         ),
         SectionSpec(
@@ -116,6 +119,21 @@ SECTIONS: dict[str, SectionSpec] = {
     )
 }
 DEFAULT_SECTIONS: tuple[str, ...] = tuple(SECTIONS)
+# The order of the model calls (the report keeps DEFAULT_SECTIONS' order). llama.cpp reuses
+# the cached prompt of the previous call up to the first token that differs, and the evidence
+# comes first in every prompt: sections whose evidence starts alike run back to back, so the
+# next computes only what differs (classification, impact assessment and disposition start with
+# the event, batch-record step and SOP section).
+DRAFT_ORDER: tuple[str, ...] = (
+    "event_description",
+    "classification",
+    "impact_assessment",
+    "disposition",
+    "history_and_recurrence",
+    "root_cause_analysis",
+    "capa",
+    "executive_summary",
+)
 
 
 @cache
@@ -142,9 +160,11 @@ def answer_schema(kind: str, eids: tuple[str, ...], max_statements: int) -> type
             category_6m=(SixM, ...),
             citations=(list[cite], Field(min_length=1, max_length=2)),  # type: ignore[valid-type]
         )
+        # The most probable cause is the first hypothesis, written once: asked for apart from
+        # the hypotheses, the 1.5B model repeated one of them word for word (about 100 tokens).
         fields = {
-            "hypotheses": (list[hypothesis], Field(min_length=1, max_length=2)),  # type: ignore[valid-type]
-            "most_probable_cause": (statement, ...),
+            "most_probable_cause": (hypothesis, ...),
+            "other_hypotheses": (list[hypothesis], Field(max_length=1)),  # type: ignore[valid-type]
         }
         return create_model("RootCauseAnswer", **fields)
     elif kind == "capa":

@@ -142,8 +142,9 @@ def test_quotes_are_bounded_so_a_copied_snippet_cannot_use_up_the_reply() -> Non
 
 
 def test_statement_texts_are_bounded_so_a_repeated_sentence_cannot_use_up_the_reply() -> None:
+    narrative = answer_schema("narrative", ("E0",), 2).model_json_schema()["$defs"]
+    assert narrative["Statement"]["properties"]["text"]["maxLength"] == STATEMENT_MAX_CHARS
     defs = answer_schema("root_cause", ("E0",), 2).model_json_schema()["$defs"]
-    assert defs["Statement"]["properties"]["text"]["maxLength"] == STATEMENT_MAX_CHARS
     assert defs["Hypothesis"]["properties"]["text"]["maxLength"] == STATEMENT_MAX_CHARS
     capa = answer_schema("capa", ("E0",), 2).model_json_schema()
     assert capa["$defs"]["Action"]["properties"]["description"]["maxLength"] == FIELD_MAX_CHARS
@@ -176,7 +177,7 @@ def test_human_only_fields_stay_empty_even_when_the_model_fills_them(
 
 
 def _invents(calls: dict[str, int]) -> Callable[[FakeRequest], str]:
-    """Root cause: a hypothesis with an invented quote (its most probable cause verifies);
+    """Root cause: a second hypothesis with an invented quote (the most probable verifies);
     CAPA: only an invented quote on the first attempt (nothing verified), fixed on the second."""
 
     def answer(request: FakeRequest) -> str:
@@ -184,8 +185,9 @@ def _invents(calls: dict[str, int]) -> Callable[[FakeRequest], str]:
         calls[section] = calls.get(section, 0) + 1
         if section == "root_cause_analysis":  # always an invented quote
             answer = json.loads(careful_answer(request))
-            for h in answer["hypotheses"]:
-                h["citations"][0]["quote"] = "operator forgot to close the steam valve completely"
+            other = json.loads(json.dumps(answer["most_probable_cause"]))
+            other["citations"][0]["quote"] = "operator forgot to close the steam valve completely"
+            answer["other_hypotheses"] = [other]
             return json.dumps(answer)
         if section == "capa" and calls[section] == 1:
             answer = json.loads(careful_answer(request))
@@ -215,7 +217,8 @@ def test_a_section_with_nothing_verified_is_redrafted_once_others_are_flagged(
     assert capa["check"]["verdict"] == "verified" and capa["flag"] is None
     rca = report["root_cause_analysis"]
     assert rca["root_cause_statement"]["check"]["verdict"] == "verified"
-    hypothesis = rca["hypotheses"][0]["statement"]
+    assert rca["hypotheses"][0]["statement"]["check"]["verdict"] == "verified"
+    hypothesis = rca["hypotheses"][1]["statement"]
     assert hypothesis["check"]["verdict"] == "citation_invalid"
     assert hypothesis["flag"] == UNSUPPORTED_MARK
     per_section = {p["section"]: p for p in report["ai_provenance"]["per_section"]}
@@ -270,7 +273,7 @@ def test_any_unverified_policy_redrafts_a_section_with_one_failed_statement(
     context.redraft_when = "any_unverified"
     outcome = InvestigationRunner(context, InMemorySaver()).start("inv-1", EVENT, ["SITE-A"])
     assert calls["root_cause_analysis"] == 2 and calls["capa"] == 2
-    hypothesis = outcome.report["root_cause_analysis"]["hypotheses"][0]["statement"]
+    hypothesis = outcome.report["root_cause_analysis"]["hypotheses"][1]["statement"]
     assert hypothesis["flag"] == UNSUPPORTED_MARK  # still invented after the one redraft
 
 
@@ -500,3 +503,52 @@ def test_classification_prompt_shows_how_similar_deviations_were_categorised(
     prompt = request.messages[-1]["content"]
     assert "not citable, for your orientation): categories of the" in prompt
     assert "process (" in prompt  # the unit corpus's past deviations are all "process"
+
+
+def test_sections_shown_the_same_evidence_are_drafted_back_to_back(
+    make_context: ContextFactory,
+) -> None:
+    """llama.cpp reuses the previous call's cached prompt up to the first differing token, and
+    the evidence comes first: disposition right after impact assessment computes only its own
+    instructions."""
+    model = FakeChatModel(careful_answer)
+    _run(make_context, model)
+    drafted = [_section_of(r) for r in model.requests]
+    assert drafted.index("disposition") == drafted.index("impact_assessment") + 1
+    impact, disposition = (
+        model.requests[drafted.index(name)] for name in ("impact_assessment", "disposition")
+    )
+    assert impact.messages[0] == disposition.messages[0]  # the system prompt
+    before_section = [
+        r.messages[-1]["content"].split("\nSection:")[0] for r in (impact, disposition)
+    ]
+    assert before_section[0] == before_section[1] and "[E0]" in before_section[0]
+
+
+def test_the_most_probable_cause_is_written_once_as_the_first_hypothesis(
+    make_context: ContextFactory,
+) -> None:
+    def answer(request: FakeRequest) -> str:
+        if _section_of(request) != "root_cause_analysis":
+            return careful_answer(request)
+        reply = json.loads(careful_answer(request))
+        cite = reply["most_probable_cause"]["citations"]
+        reply["most_probable_cause"] = {
+            "text": "Peak 13.76 kW",
+            "category_6m": "method",
+            "citations": cite,
+        }
+        reply["other_hypotheses"] = [
+            {"text": "Peak 13.76 kW at 03:04", "category_6m": "machine", "citations": cite}
+        ]
+        return json.dumps(reply)
+
+    _, outcome = _run(make_context, FakeChatModel(answer))
+    rca = outcome.report["root_cause_analysis"]
+    assert [(h["id"], h["category_6M"]) for h in rca["hypotheses"]] == [
+        ("H1", "method"),
+        ("H2", "machine"),
+    ]
+    assert rca["hypotheses"][0]["statement"]["text"] == "Peak 13.76 kW"
+    assert rca["root_cause_statement"]["text"] == "Peak 13.76 kW"
+    assert rca["root_cause_statement"]["citations"][0]["chunk_id"]

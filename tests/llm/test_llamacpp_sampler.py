@@ -60,8 +60,9 @@ def test_the_checked_sampler_picks_the_same_tokens_as_the_librarys_chain(llama: 
         llama._init_sampler = library_init
 
     assert isinstance(sampler, llamacpp_sampler.GrammarCheckedGreedy)
-    # both ways were taken: the best token accepted alone, and the whole vocabulary filtered
-    assert sampler.checked > 0 and sampler.filtered > 0, (sampler.checked, sampler.filtered)
+    # the best token accepted alone, and the best allowed token found among the top ones
+    counts = (sampler.checked, sampler.narrowed, sampler.filtered)
+    assert sampler.checked > 0 and sampler.narrowed > 0, counts
     assert checked_text == library_text
     SuggestedClassification.model_validate(json.loads(checked_text))
 
