@@ -5,8 +5,8 @@ every `LlamaCppChatModel` that asks for it; llama.cpp is not re-entrant, so each
 has a lock and requests run one at a time (a waiting request still honours its cancel event
 and deadline). `n_threads` should be the number of cores: llama.cpp's default of 1 halves the
 speed. JSON output is reliable only with a schema, which llama.cpp compiles into a grammar; greedy
-decoding under it checks the grammar on the best token before filtering the whole vocabulary
-(`llamacpp_sampler`).
+decoding under it tries the grammar on the best token, then the best few, before filtering the
+whole vocabulary (`llamacpp_sampler`).
 """
 
 from __future__ import annotations

@@ -24,6 +24,29 @@ NARROW_TO = 64
 _TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)], align=True)
 
 
+class _Candidates:
+    """A reusable `llama_token_data_array` of `size` tokens over a numpy buffer."""
+
+    def __init__(self, llama_cpp: Any, size: int) -> None:
+        self.data = np.zeros(size, dtype=_TOKEN_DATA)
+        self._array = llama_cpp.llama_token_data_array(
+            data=self.data.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_token_data)),
+            size=size,
+            selected=-1,
+            sorted=False,
+        )
+
+    def filter(self, lib: Any, grammar: Any, ids: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        """The logits of `ids` after the grammar: -inf where it rejects the token."""
+        self.data["id"] = ids
+        self.data["logit"] = logits[ids]
+        self.data["p"] = 0.0
+        self._array.size = len(self.data)
+        self._array.selected = -1
+        lib.llama_sampler_apply(grammar, ctypes.byref(self._array))
+        return self.data["logit"]
+
+
 class GrammarCheckedGreedy:
     """Stands in for llama-cpp-python's `LlamaSampler` (its `sample` and `accept`)."""
 
@@ -35,25 +58,10 @@ class GrammarCheckedGreedy:
         if not self._grammar:
             raise ValueError("llama.cpp could not compile the grammar")
         self._n_vocab = n_vocab
-        self._one = (llama_cpp.llama_token_data * 1)()
-        self._one_array = llama_cpp.llama_token_data_array(
-            data=self._one, size=1, selected=-1, sorted=False
-        )
-        self._all = np.zeros(n_vocab, dtype=_TOKEN_DATA)
-        self._all["id"] = np.arange(n_vocab, dtype=np.int32)
-        self._all_array = llama_cpp.llama_token_data_array(
-            data=self._all.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_token_data)),
-            size=n_vocab,
-            selected=-1,
-            sorted=False,
-        )
-        self._top = np.zeros(NARROW_TO, dtype=_TOKEN_DATA)
-        self._top_array = llama_cpp.llama_token_data_array(
-            data=self._top.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_token_data)),
-            size=NARROW_TO,
-            selected=-1,
-            sorted=False,
-        )
+        self._one = _Candidates(llama_cpp, 1)
+        self._top = _Candidates(llama_cpp, NARROW_TO)
+        self._all = _Candidates(llama_cpp, n_vocab)
+        self._all_ids = np.arange(n_vocab, dtype=np.int32)
         self.checked = 0  # tokens the grammar accepted on the first try
         self.narrowed = 0  # tokens found among the best NARROW_TO
         self.filtered = 0  # tokens that needed the whole vocabulary filtered
@@ -62,20 +70,15 @@ class GrammarCheckedGreedy:
         pointer = self._lib.llama_get_logits_ith(ctx.ctx, idx)
         return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
 
-    def _allowed(self, token: int, logit: float) -> bool:
-        self._one[0].id = token
-        self._one[0].logit = logit
-        self._one[0].p = 0.0
-        self._one_array.size = 1
-        self._one_array.selected = -1
-        self._lib.llama_sampler_apply(self._grammar, ctypes.byref(self._one_array))
-        return bool(np.isfinite(self._one[0].logit))
+    def _filter(self, candidates: _Candidates, ids: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        return candidates.filter(self._lib, self._grammar, ids, logits)
 
     def sample(self, ctx: Any, idx: int = -1) -> int:
         logits = self._logits(ctx, idx)
-        token = int(np.argmax(logits))
-        if self._allowed(token, float(logits[token])):
+        best = np.argmax(logits)
+        if np.isfinite(self._filter(self._one, best.reshape(1), logits)[0]):
             self.checked += 1
+            token = int(best)
         else:
             narrowed = self._best_allowed_among_top(logits)
             if narrowed is not None:
@@ -83,31 +86,25 @@ class GrammarCheckedGreedy:
                 token = narrowed
             else:
                 self.filtered += 1
-                token = self._best_allowed(self._all, self._all_array, logits)
+                token = self._best_allowed(
+                    self._all_ids, self._filter(self._all, self._all_ids, logits)
+                )
         self.accept(token)
         return token
 
-    def _best_allowed(self, data: np.ndarray, array: Any, logits: np.ndarray) -> int:
-        """Filter `data` (its ids set) with the grammar; the allowed token with the highest
-        logit, the lowest id among equals (llama.cpp's greedy keeps the first maximum)."""
-        data["logit"] = logits[data["id"]] if len(data) < self._n_vocab else logits
-        data["p"] = 0.0
-        array.size = len(data)
-        array.selected = -1
-        self._lib.llama_sampler_apply(self._grammar, ctypes.byref(array))
-        best = data["logit"].max()
-        return int(data["id"][data["logit"] == best].min())
+    @staticmethod
+    def _best_allowed(ids: np.ndarray, filtered: np.ndarray) -> int:
+        """The allowed token with the highest logit, the lowest id among equals (llama.cpp's
+        greedy keeps the first maximum)."""
+        return int(ids[filtered == filtered.max()].min())
 
     def _best_allowed_among_top(self, logits: np.ndarray) -> int | None:
         top = np.argpartition(logits, -NARROW_TO)[-NARROW_TO:]
-        self._top["id"] = top
-        floor = float(logits[top].min())
-        token = self._best_allowed(self._top, self._top_array, logits)
-        logit = float(logits[token])
+        filtered = self._filter(self._top, top, logits)
         # None: nothing allowed among them, or the winner ties tokens left outside
-        if not np.isfinite(self._top["logit"]).any() or logit <= floor:
+        if not np.isfinite(filtered).any() or filtered.max() <= logits[top].min():
             return None
-        return token
+        return self._best_allowed(top, filtered)
 
     def accept(self, token: int) -> None:
         self._lib.llama_sampler_accept(self._grammar, token)

@@ -15,6 +15,7 @@ from assistant.agent.drafting import DraftSettings
 from assistant.agent.report import UNSUPPORTED_MARK, iter_statements
 from assistant.agent.runner import InvestigationRunner
 from assistant.agent.sections import (
+    DRAFT_ORDER,
     FIELD_MAX_CHARS,
     QUOTE_MAX_CHARS,
     SECTIONS,
@@ -503,6 +504,10 @@ def test_classification_prompt_shows_how_similar_deviations_were_categorised(
     prompt = request.messages[-1]["content"]
     assert "not citable, for your orientation): categories of the" in prompt
     assert "process (" in prompt  # the unit corpus's past deviations are all "process"
+
+
+def test_every_section_has_a_place_in_the_drafting_order() -> None:
+    assert sorted(DRAFT_ORDER) == sorted(SECTIONS)
 
 
 def test_sections_shown_the_same_evidence_are_drafted_back_to_back(

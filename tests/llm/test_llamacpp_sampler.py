@@ -47,9 +47,15 @@ def _reply(llama: Any, max_tokens: int = 80, **sampling: Any) -> str:
     return str(result["choices"][0]["message"]["content"])
 
 
-def test_the_checked_sampler_picks_the_same_tokens_as_the_librarys_chain(llama: Any) -> None:
+@pytest.mark.parametrize("narrow_to", [llamacpp_sampler.NARROW_TO, 1])
+def test_the_checked_sampler_picks_the_same_tokens_as_the_librarys_chain(
+    llama: Any, narrow_to: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the best 1 (the rejected best token itself), every rejection filters the whole
+    vocabulary: that path is checked too."""
     import llama_cpp
 
+    monkeypatch.setattr(llamacpp_sampler, "NARROW_TO", narrow_to)
     library_init = llama._init_sampler
     library_text = _reply(llama)
     llamacpp_sampler.install(llama, llama_cpp)
@@ -60,9 +66,11 @@ def test_the_checked_sampler_picks_the_same_tokens_as_the_librarys_chain(llama: 
         llama._init_sampler = library_init
 
     assert isinstance(sampler, llamacpp_sampler.GrammarCheckedGreedy)
-    # the best token accepted alone, and the best allowed token found among the top ones
+    # the best token accepted alone, and the best allowed token found among the top ones or,
+    # with none there, in the whole vocabulary
     counts = (sampler.checked, sampler.narrowed, sampler.filtered)
-    assert sampler.checked > 0 and sampler.narrowed > 0, counts
+    assert sampler.checked > 0, counts
+    assert (sampler.narrowed > 0) if narrow_to > 1 else (sampler.filtered > 0), counts
     assert checked_text == library_text
     SuggestedClassification.model_validate(json.loads(checked_text))
 
